@@ -1,0 +1,24 @@
+"""Typed dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from nlp_api._config import ApiSettings
+from nlp_api._registry import Registry
+
+__all__ = ["RegistryDep", "SettingsDep"]
+
+
+def _registry(request: Request) -> Registry:
+    return request.app.state.registry
+
+
+def _settings(request: Request) -> ApiSettings:
+    return request.app.state.settings
+
+
+RegistryDep = Annotated[Registry, Depends(_registry)]
+SettingsDep = Annotated[ApiSettings, Depends(_settings)]

@@ -1,0 +1,60 @@
+"""The NLP API's exceptions. Each maps to one HTTP status in `nlp_api._problem`.
+
+    NlpApiError
+    ├── UnknownAnalyzer      400  the request names an analyzer that is not loaded
+    ├── PayloadTooLarge      413  too many docs, or a doc too long
+    ├── AnalyzerUnavailable       a backend's library or the JVM is missing (start-up)
+    └── AnalyzerFailed            one document failed inside a backend (per-doc error)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AnalyzerFailed",
+    "AnalyzerUnavailable",
+    "JavaNotFound",
+    "NlpApiError",
+    "PayloadTooLarge",
+    "UnknownAnalyzer",
+]
+
+
+class NlpApiError(Exception):
+    status = 500
+    title = "NLP API error"
+
+
+class UnknownAnalyzer(NlpApiError):
+    status = 400
+    title = "Unknown analyzer"
+
+    def __init__(self, name: str, available: list[str]) -> None:
+        self.available = available
+        super().__init__(
+            f"analyzer {name!r} is not available; choose one of: {', '.join(available)}"
+        )
+
+
+class PayloadTooLarge(NlpApiError):
+    status = 413
+    title = "Payload too large"
+
+
+class AnalyzerUnavailable(NlpApiError):
+    title = "Analyzer unavailable"
+
+    def __init__(self, name: str, fix: str) -> None:
+        super().__init__(f"analyzer {name!r} cannot be loaded: {fix}")
+
+
+class JavaNotFound(AnalyzerUnavailable):
+    def __init__(self) -> None:
+        NlpApiError.__init__(
+            self,
+            "Java was not found: the okt analyzer runs on the JVM; install Java 17 "
+            "(apt-get install openjdk-17-jre-headless) or set JAVA_HOME to a Java 17 install.",
+        )
+
+
+class AnalyzerFailed(NlpApiError):
+    title = "Analyzer failed on this document"

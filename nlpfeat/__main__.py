@@ -1,0 +1,3 @@
+from nlpfeat._cli import app
+
+app(prog_name="nlpfeat")

@@ -1,0 +1,174 @@
+"""`nlpfeat <stage>`: settings are read here, once, and passed down as objects.
+
+Each subcommand imports its stage lazily, so `nlpfeat proxy` never loads an analyzer and
+`nlpfeat featurize` never loads konlpy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Korean NLP feature platform: NLP API, throttling proxy, Spark featurize, train, serve.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def api(
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    analyzers: Annotated[str, typer.Option(help="comma-separated backends")] = "mecab,okt",
+    max_docs: Annotated[int, typer.Option(help="most docs per request (else 413)")] = 1000,
+    max_doc_chars: Annotated[int, typer.Option(help="most chars per doc (else 413)")] = 10_000,
+    jvm_heap: Annotated[str, typer.Option(help="JVM -Xmx for konlpy analyzers")] = "1g",
+) -> None:
+    """Serve the NLP API (FastAPI on uvicorn): /v1/analyze, /v1/features, /healthz, /docs."""
+    from pydantic import ValidationError
+
+    from nlp_api import ApiSettings, run
+    from nlp_api._errors import NlpApiError
+
+    try:
+        settings = ApiSettings(
+            host=host,
+            port=port,
+            analyzers=tuple(a.strip() for a in analyzers.split(",") if a.strip()),
+            max_docs=max_docs,
+            max_doc_chars=max_doc_chars,
+            jvm_heap=jvm_heap,
+        )
+        run(settings)
+    except (ValidationError, NlpApiError) as exc:
+        _fail(exc)
+
+
+@app.command()
+def proxy(
+    upstream: Annotated[str, typer.Option(help="NLP API base URL")] = "http://127.0.0.1:8001",
+    rate: Annotated[float, typer.Option(help="requests per second (GCRA rate)")] = 100.0,
+    burst: Annotated[int, typer.Option(help="requests allowed at once (GCRA burst)")] = 20,
+    redis_url: Annotated[
+        str | None, typer.Option(help="share limits through Redis; in-process limiter if unset")
+    ] = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Serve the throttling proxy in front of the NLP API."""
+    import proxy as proxy_pkg
+
+    try:
+        settings = proxy_pkg.ProxySettings(
+            upstream=upstream, rate=rate, burst=burst, redis_url=redis_url, host=host, port=port
+        )
+    except ValueError as exc:
+        _fail(exc)
+    proxy_pkg.run(settings)
+
+
+@app.command()
+def featurize(
+    input: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="reviews TSV")],
+    output: Annotated[Path, typer.Option(help="parquet directory to write")],
+    proxy: Annotated[str, typer.Option(help="proxy base URL")] = "http://127.0.0.1:8000",
+    analyzer: str = "mecab",
+    num_features: int = 2**20,
+    batch_size: int = 64,
+    master: Annotated[str, typer.Option(help="Spark master")] = "local[2]",
+    partitions: Annotated[int | None, typer.Option(help="repartition input first")] = None,
+) -> None:
+    """Spark job: features for every review through the proxy, written as parquet."""
+    from spark_udfs import FeaturizeOptions, SparkUdfError
+    from spark_udfs import featurize as run_featurize
+
+    opts = FeaturizeOptions(
+        proxy_url=proxy,
+        analyzer=analyzer,
+        num_features=num_features,
+        batch_size=batch_size,
+        master=master,
+        partitions=partitions,
+    )
+    try:
+        with err.status(f"featurizing {input} with Spark ({master}) through {proxy}"):
+            spec = run_featurize(input, output, opts)
+    except SparkUdfError as exc:
+        _fail(exc)
+    err.print(
+        f"wrote {output}: {spec['rows']} rows, {spec['errors']} with errors "
+        f"({spec['analyzer']} {spec['analyzer_version']})"
+    )
+
+
+@app.command()
+def train(
+    features: Annotated[Path, typer.Option(exists=True, help="features parquet directory")],
+    models: Annotated[Path, typer.Option(help="models directory")] = Path("models"),
+    name: str = "sentiment",
+) -> None:
+    """Logistic regression on hashed features, exported to ONNX and checked against sklearn."""
+    import training
+
+    try:
+        with err.status("training") as status:
+            result = training.train(features, models, name=name, progress=status.update)
+    except training.TrainingError as exc:
+        _fail(exc)
+    err.print(
+        f"accuracy {result.accuracy:.4f} on {result.n_test} held-out rows "
+        f"({result.n_train} train, {result.n_skipped} skipped); "
+        f"max |Δp| onnx vs sklearn {result.max_abs_diff:.2e}; wrote {result.path}"
+    )
+
+
+@app.command()
+def serve(
+    models: Annotated[Path, typer.Option(help="models directory")] = Path("models"),
+    proxy: Annotated[str, typer.Option(help="proxy base URL for features")] = (
+        "http://127.0.0.1:8000"
+    ),
+    name: Annotated[str | None, typer.Option(help="model name (default: the only one)")] = None,
+    host: str = "127.0.0.1",
+    port: int = 8002,
+) -> None:
+    """Serve the latest model with onnxruntime: /v1/predict and KServe v2 /v2/models/..."""
+    import serving
+
+    try:
+        settings = serving.ServingSettings(
+            models_dir=models, proxy_url=proxy, model_name=name, host=host, port=port
+        )
+    except ValueError as exc:
+        _fail(exc)
+    serving.run(settings)
+
+
+@app.command()
+def demo(
+    sample: Annotated[Path, typer.Option(help="reviews TSV")] = Path("data/reviews_sample.tsv"),
+    workdir: Annotated[Path, typer.Option(help="where features, models, logs go")] = Path(
+        ".demo"
+    ),
+    analyzer: str = "mecab",
+    redis_url: str = "redis://127.0.0.1:6379/0",
+) -> None:
+    """The whole path on the bundled sample: API, proxy, featurize, train, serve, predict."""
+    from nlpfeat._demo import DemoFailed, run_demo
+
+    try:
+        run_demo(sample, workdir, analyzer=analyzer, redis_url=redis_url, console=err)
+    except DemoFailed as exc:
+        _fail(exc)

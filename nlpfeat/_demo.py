@@ -1,0 +1,109 @@
+"""`nlpfeat demo`: every stage on one laptop, started and stopped here, on the bundled sample."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from nlpfeat._services import ServiceFailed, free_port, redis_reachable, service
+
+__all__ = ["DEMO_SENTENCES", "DemoFailed", "run_demo"]
+
+DEMO_SENTENCES = [
+    "정말 재미있고 감동적인 영화였어요. 배우들 연기가 최고!",
+    "시간 낭비였다. 스토리도 엉망이고 지루해서 졸았음",
+    "음악이 너무 좋았고 다시 보고 싶은 영화",
+    "최악의 영화 돈 아깝다 ㅡㅡ",
+    "그럭저럭 볼만했는데 결말이 아쉽네요",
+]
+
+
+class DemoFailed(RuntimeError):
+    pass
+
+
+def _sigterm_to_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stage(console: Console, args: list[str]) -> None:
+    console.rule(f"nlpfeat {args[0]}")
+    done = subprocess.run([sys.executable, "-m", "nlpfeat", *args], check=False)
+    if done.returncode != 0:
+        raise DemoFailed(f"`nlpfeat {' '.join(args)}` failed with exit code {done.returncode}")
+
+
+def run_demo(
+    sample: Path, workdir: Path, *, analyzer: str, redis_url: str, console: Console
+) -> list[dict]:
+    """Run the whole path; returns the predictions for `DEMO_SENTENCES`."""
+    if not sample.exists():
+        raise DemoFailed(f"{sample} not found: run from the repository root or pass --sample")
+    signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    logs = workdir / "logs"
+    ports = {name: free_port(p) for name, p in (("api", 8001), ("proxy", 8000), ("serve", 8002))}
+    api_url, proxy_url = (f"http://127.0.0.1:{ports[n]}" for n in ("api", "proxy"))
+    limiter = ["--redis-url", redis_url] if redis_reachable(redis_url) else []
+    console.print(
+        f"API {api_url} · proxy {proxy_url} "
+        f"({'Redis ' + redis_url if limiter else 'in-process limiter: no Redis answered'}) · "
+        f"logs in {logs}/"
+    )
+    try:
+        with contextlib.ExitStack() as stack:
+            with console.status("starting the NLP API (loading mecab and okt on the JVM)"):
+                stack.enter_context(service(
+                    "api", ["api", "--port", str(ports["api"])], f"{api_url}/healthz",
+                    log_dir=logs,
+                ))
+                stack.enter_context(service(
+                    "proxy",
+                    ["proxy", "--upstream", api_url, "--port", str(ports["proxy"]),
+                     "--rate", "200", "--burst", "50", *limiter],
+                    f"{proxy_url}/_proxy/healthz",
+                    log_dir=logs,
+                ))
+            features, models = workdir / "features.parquet", workdir / "models"
+            _stage(console, ["featurize", "--input", str(sample), "--output", str(features),
+                             "--proxy", proxy_url, "--analyzer", analyzer])
+            _stage(console, ["train", "--features", str(features), "--models", str(models)])
+            serve_url = f"http://127.0.0.1:{ports['serve']}"
+            with console.status("starting serving"):
+                stack.enter_context(service(
+                    "serve",
+                    ["serve", "--models", str(models), "--proxy", proxy_url,
+                     "--port", str(ports["serve"])],
+                    f"{serve_url}/v2/health/ready",
+                    log_dir=logs,
+                ))
+            return _predict(console, serve_url)
+    except ServiceFailed as exc:
+        raise DemoFailed(str(exc)) from exc
+    finally:
+        console.print("stopped every process the demo started")
+
+
+def _predict(console: Console, serve_url: str) -> list[dict]:
+    resp = httpx.post(f"{serve_url}/v1/predict", json={"texts": DEMO_SENTENCES}, timeout=30)
+    if resp.status_code != 200:
+        raise DemoFailed(f"/v1/predict answered {resp.status_code}: {resp.text}")
+    body = resp.json()
+    table = Table(title=f"model {body['model']} v{body['model_version']}")
+    table.add_column("text")
+    table.add_column("label")
+    table.add_column("P(positive)", justify="right")
+    for text, p in zip(DEMO_SENTENCES, body["predictions"], strict=True):
+        if "error" in p:
+            table.add_row(text, "error", p["error"]["detail"])
+        else:
+            label = "positive" if p["label"] == 1 else "negative"
+            table.add_row(text, label, f"{p['probability']:.3f}")
+    console.print(table)
+    return body["predictions"]

@@ -1,0 +1,122 @@
+"""Async client for the features proxy's ``POST /v1/features``, built on aiohttp.
+
+One :class:`aiohttp.ClientSession` (keep-alive connection pool) is opened in the app
+lifespan and closed at shutdown. aiohttp errors and bad upstream answers are translated
+into :mod:`serving` errors here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import aiohttp
+
+from ._errors import UpstreamError, UpstreamThrottled, UpstreamUnavailable
+
+__all__ = ["FeaturesClient", "FeaturesSource"]
+
+_DETAIL_CHARS = 300
+
+
+class FeaturesSource(Protocol):
+    """Anything that turns docs into feature results; tests pass a fake."""
+
+    async def features(
+        self, docs: Sequence[str], analyzer: str, num_features: int
+    ) -> list[dict[str, Any]]:
+        """Return one ``{"indices", "values"}`` or ``{"error": {...}}`` dict per doc."""
+        ...
+
+
+class FeaturesClient:
+    """Pooled aiohttp client for ``POST {base_url}/v1/features``.
+
+    Use as ``async with FeaturesClient(url, timeout=30) as client: ...`` (or call
+    :meth:`open` and :meth:`aclose`); the session must be opened inside the event loop.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0, limit: int = 100) -> None:
+        self._url = base_url.rstrip("/") + "/v1/features"
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._limit = limit
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        """Create the pooled session (idempotent)."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+
+    async def aclose(self) -> None:
+        """Close the session and its connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def features(
+        self, docs: Sequence[str], analyzer: str, num_features: int
+    ) -> list[dict[str, Any]]:
+        """Return the proxy's per-doc results, in order; raise an UpstreamError otherwise."""
+        if self._session is None:
+            raise RuntimeError("FeaturesClient is not open; use 'async with' or open()")
+        body = {"analyzer": analyzer, "docs": list(docs), "num_features": num_features}
+        try:
+            async with self._session.post(self._url, json=body) as response:
+                text = await response.text()
+                if response.status != 200:
+                    raise _status_error(response.status, response.headers, text)
+        except aiohttp.ClientConnectionError as exc:
+            raise UpstreamUnavailable(f"cannot reach the features API: {exc!r}") from exc
+        except TimeoutError as exc:
+            raise UpstreamUnavailable("the features API timed out") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(f"features API request failed: {exc!r}") from exc
+        return _parse_results(text, len(docs))
+
+
+def _status_error(status: int, headers: Any, text: str) -> UpstreamError:
+    retry_after = headers.get("Retry-After")
+    detail = f"features API answered {status}: {_upstream_detail(text)}"
+    if status == 429:
+        return UpstreamThrottled(detail, retry_after=retry_after)
+    if status == 503:
+        return UpstreamUnavailable(detail, retry_after=retry_after)
+    return UpstreamError(detail, retry_after=retry_after)
+
+
+def _upstream_detail(text: str) -> str:
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return text[:_DETAIL_CHARS]
+    if isinstance(payload, dict) and isinstance(payload.get("detail"), str):
+        return payload["detail"][:_DETAIL_CHARS]
+    return text[:_DETAIL_CHARS]
+
+
+def _parse_results(text: str, n_docs: int) -> list[dict[str, Any]]:
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise UpstreamError("features API answered with invalid JSON") from exc
+    results = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(results, list) or len(results) != n_docs:
+        raise UpstreamError(f"features API answer lacks {n_docs} results")
+    if not all(isinstance(result, dict) for result in results):
+        raise UpstreamError("features API results must be objects")
+    return results

@@ -1,0 +1,127 @@
+"""A synchronous client for `POST /v1/features`, with retries that respect the proxy.
+
+Retried: 429 and 503 (waiting `Retry-After` when the server sends one) and connection errors,
+with capped exponential backoff plus jitter. Not retried: other 4xx. A batch the API rejects
+as a whole (413, 422) is split into single docs so that only the offending doc gets the error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from spark_udfs._errors import ApiBusy, ApiRejected, ApiUnreachable, SparkUdfError
+
+__all__ = ["FeaturesClient", "RetryPolicy"]
+
+Result = dict[str, Any]
+RETRY_STATUSES = frozenset({429, 503})
+
+
+class RetryPolicy:
+    """How long to keep trying: `attempts` in all, backoff from `initial` doubling up to `cap`."""
+
+    def __init__(self, attempts: int = 8, initial: float = 0.1, cap: float = 10.0) -> None:
+        self.attempts = attempts
+        self._backoff = wait_exponential_jitter(initial=initial, max=cap, jitter=initial)
+        self.cap = cap
+
+    def wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ApiBusy) and exc.retry_after is not None:
+            return min(exc.retry_after, self.cap) + self._backoff(state) * 0.1
+        return self._backoff(state)
+
+
+class FeaturesClient:
+    """Sends docs to `{base_url}/v1/features`. The HTTP client is passed in (one per task)."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        base_url: str,
+        *,
+        analyzer: str,
+        num_features: int,
+        return_tokens: bool = True,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._http = http
+        self._url = base_url.rstrip("/") + "/v1/features"
+        self._analyzer = analyzer
+        self._num_features = num_features
+        self._return_tokens = return_tokens
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+
+    def features(self, docs: Sequence[str]) -> list[Result]:
+        """One result per doc, in order: features, or `{"error": {...}}`. Never raises for a doc."""
+        try:
+            return self._post_with_retry(list(docs))["results"]
+        except ApiRejected as exc:
+            if len(docs) > 1 and exc.status in (413, 422):
+                return [r for doc in docs for r in self.features([doc])]
+            return [_error(exc)] * len(docs)
+        except SparkUdfError as exc:
+            return [_error(exc)] * len(docs)
+
+    def describe(self) -> Result:
+        """The API's answer for an empty batch: analyzer name and version, num_features."""
+        body = self._post_with_retry([])
+        return {k: v for k, v in body.items() if k != "results"}
+
+    def _post_with_retry(self, docs: list[str]) -> Result:
+        retrying = Retrying(
+            stop=stop_after_attempt(self._retry.attempts),
+            wait=self._retry.wait,
+            retry=retry_if_exception_type((ApiBusy, ApiUnreachable)),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        return retrying(self._post, docs)
+
+    def _post(self, docs: list[str]) -> Result:
+        payload = {
+            "analyzer": self._analyzer,
+            "docs": docs,
+            "num_features": self._num_features,
+            "return_tokens": self._return_tokens,
+        }
+        try:
+            resp = self._http.post(self._url, json=payload)
+        except httpx.TransportError as exc:
+            raise ApiUnreachable(f"{self._url}: {exc!r}") from exc
+        if resp.status_code in RETRY_STATUSES:
+            raise ApiBusy(resp.status_code, _retry_after(resp))
+        if resp.status_code >= 400:
+            raise ApiRejected(resp.status_code, _detail(resp))
+        return resp.json()
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    try:
+        return max(0.0, float(resp.headers["retry-after"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _detail(resp: httpx.Response) -> str:
+    try:
+        return str(resp.json().get("detail", resp.text))
+    except ValueError:
+        return resp.text[:500]
+
+
+def _error(exc: Exception) -> Result:
+    return {"error": {"type": type(exc).__name__, "detail": str(exc)}}

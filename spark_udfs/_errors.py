@@ -1,0 +1,41 @@
+"""Errors of the batch client.
+
+    SparkUdfError
+    ├── ApiUnreachable   the proxy/API could not be reached (after retries)
+    ├── ApiRejected      the API answered a 4xx that retrying cannot fix
+    ├── ApiBusy          429/503 still after every retry
+    └── JavaMissing      Spark needs Java 17 or 21 and none was found
+"""
+
+from __future__ import annotations
+
+__all__ = ["ApiBusy", "ApiRejected", "ApiUnreachable", "JavaMissing", "SparkUdfError"]
+
+
+class SparkUdfError(Exception):
+    pass
+
+
+class ApiUnreachable(SparkUdfError):
+    pass
+
+
+class ApiRejected(SparkUdfError):
+    def __init__(self, status: int, detail: str) -> None:
+        self.status = status
+        super().__init__(f"HTTP {status}: {detail}")
+
+
+class ApiBusy(SparkUdfError):
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(f"HTTP {status} (busy), Retry-After {retry_after}")
+
+
+class JavaMissing(SparkUdfError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Java was not found: Spark needs Java 17 or 21; install it "
+            "(apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
+        )

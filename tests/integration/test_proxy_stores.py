@@ -1,0 +1,246 @@
+"""One contract for every limiter store (memory, real Redis), plus Redis failure handling."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+
+from proxy import Decision, GCRAPolicy, Limiter, MemoryStore, RedisStore
+
+pytest_plugins = ["conftest_proxy"]
+
+TINY_RATE = 1e-6
+StoreFactory = Callable[[GCRAPolicy], Limiter]
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def make_store(request: pytest.FixtureRequest) -> StoreFactory:
+    """``make_store(policy)``: a new limiter; Redis ones of one test share a key prefix, like
+    proxy replicas would. Call it inside the test's event loop; close what it returns."""
+    if request.param == "memory":
+        return MemoryStore
+    url = request.getfixturevalue("redis_url")
+    prefix = request.getfixturevalue("redis_prefix")
+
+    def make(policy: GCRAPolicy) -> Limiter:
+        return RedisStore.from_url(url, policy, timeout=2.0, key_prefix=prefix)
+
+    return make
+
+
+async def hits(store: Limiter, n: int, key: str = "k") -> list[Decision]:
+    return [await store.hit(key) for _ in range(n)]
+
+
+def assert_shared(store: Limiter) -> None:
+    assert not getattr(store, "degraded", False), "Redis store fell back to memory"
+
+
+def test_fresh_burst_then_refusal(make_store: StoreFactory) -> None:
+    async def main() -> list[Decision]:
+        store = make_store(GCRAPolicy(rate=TINY_RATE, burst=5))
+        try:
+            return await hits(store, 7)
+        finally:
+            assert_shared(store)
+            await store.aclose()
+
+    decisions = asyncio.run(main())
+    assert [d.allowed for d in decisions] == [True] * 5 + [False] * 2
+    assert [d.remaining for d in decisions] == [4, 3, 2, 1, 0, 0, 0]
+    assert decisions[5].retry_after == pytest.approx(1 / TINY_RATE, abs=5)
+    assert decisions[4].reset == pytest.approx(5 / TINY_RATE, abs=5)
+
+
+def test_same_decisions_as_the_pure_policy(make_store: StoreFactory) -> None:
+    policy = GCRAPolicy(rate=TINY_RATE, burst=3)
+    expected, tat = [], None
+    for _ in range(6):
+        decision, tat = policy.step(tat, 0)
+        expected.append((decision.allowed, decision.remaining))
+
+    async def main() -> list[Decision]:
+        store = make_store(policy)
+        try:
+            return await hits(store, 3, "a") + await hits(store, 3, "a") + await hits(store, 1, "b")
+        finally:
+            assert_shared(store)
+            await store.aclose()
+
+    decisions = asyncio.run(main())
+    assert [(d.allowed, d.remaining) for d in decisions[:6]] == expected
+    assert decisions[6].allowed, "another key has its own budget"
+
+
+def test_admits_again_after_one_interval(make_store: StoreFactory) -> None:
+    async def main() -> tuple[list[Decision], Decision]:
+        store = make_store(GCRAPolicy(rate=20.0, burst=1))
+        try:
+            first = await hits(store, 2)
+            await asyncio.sleep(first[1].retry_after + 0.02)
+            return first, await store.hit("k")
+        finally:
+            assert_shared(store)
+            await store.aclose()
+
+    (admitted, refused), later = asyncio.run(main())
+    assert admitted.allowed and not refused.allowed
+    assert 0 < refused.retry_after <= 0.05
+    assert later.allowed
+
+
+def test_100_concurrent_callers_against_burst_5_admit_exactly_5(make_store: StoreFactory) -> None:
+    """All callers race at once; for Redis they come from 4 replicas, each with a pool."""
+    policy = GCRAPolicy(rate=TINY_RATE, burst=5)
+
+    async def main() -> list[Decision]:
+        replicas = 1 if make_store is MemoryStore else 4
+        stores = [make_store(policy) for _ in range(replicas)]
+        try:
+            calls = [stores[i % replicas].hit("race") for i in range(100)]
+            return list(await asyncio.gather(*calls))
+        finally:
+            for store in stores:
+                assert_shared(store)
+                await store.aclose()
+
+    decisions = asyncio.run(main())
+    assert sum(d.allowed for d in decisions) == 5
+    assert sorted(d.remaining for d in decisions if d.allowed) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.redis
+def test_redis_key_is_hash_tagged_and_expires(redis_url: str, redis_prefix: str) -> None:
+    async def main() -> None:
+        store = RedisStore.from_url(
+            redis_url, GCRAPolicy(rate=10.0, burst=5), timeout=2.0, key_prefix=redis_prefix
+        )
+        try:
+            await hits(store, 5, "default")
+        finally:
+            await store.aclose()
+
+    asyncio.run(main())
+    client = redis.Redis.from_url(redis_url)
+    try:
+        key = f"{redis_prefix}:{{default}}:tat"
+        assert 0 < client.pttl(key) <= 500
+        time.sleep(0.6)
+        assert not client.exists(key), "an idle key must vanish"
+    finally:
+        client.close()
+
+
+class StepClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_unreachable_redis_falls_back_quickly_and_warns_once(
+    dead_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = StepClock()
+
+    async def main() -> list[Decision]:
+        store = RedisStore.from_url(
+            f"redis://127.0.0.1:{dead_port}/0",
+            GCRAPolicy(rate=TINY_RATE, burst=2),
+            clock=clock,
+        )
+        try:
+            out = await hits(store, 2)
+            clock.now += 5  # past the re-probe interval: Redis is tried (and fails) again
+            out += await hits(store, 1)
+            assert store.degraded
+            return out
+        finally:
+            await store.aclose()
+
+    started = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="proxy"):
+        decisions = asyncio.run(main())
+    assert time.perf_counter() - started < 1.0
+    assert [d.allowed for d in decisions] == [True, True, False]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "in-process" in warnings[0].getMessage()
+
+
+@pytest.fixture
+def own_redis(dead_port: int) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """Start (and restart) a private redis-server on a spare port; stopped afterwards."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        cmd = [binary, "--port", str(dead_port), "--save", "", "--appendonly", "no"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        procs.append(proc)
+        client = redis.Redis(port=dead_port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+            finally:
+                client.close()
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(5)
+
+
+def test_redis_outage_and_recovery(
+    own_redis: Callable[[], subprocess.Popen[bytes]],
+    dead_port: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = StepClock()
+    server = own_redis()
+
+    async def main() -> list[bool]:
+        store = RedisStore.from_url(
+            f"redis://127.0.0.1:{dead_port}/0", GCRAPolicy(rate=TINY_RATE, burst=50), clock=clock
+        )
+        states = []
+        try:
+            await store.hit("k")
+            states.append(store.degraded)
+            server.terminate()
+            server.wait(5)
+            assert (await store.hit("k")).allowed
+            states.append(store.degraded)
+            own_redis()
+            for _ in range(3):
+                clock.now += 5
+                await store.hit("k")
+                if not store.degraded:
+                    break
+            states.append(store.degraded)
+            return states
+        finally:
+            await store.aclose()
+
+    with caplog.at_level(logging.WARNING, logger="proxy"):
+        assert asyncio.run(main()) == [False, True, False]
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("in-process" in m for m in messages) == 1
+    assert sum("back" in m for m in messages) == 1

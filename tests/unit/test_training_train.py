@@ -1,0 +1,225 @@
+"""Train on synthetic hashed features of real reviews; check the model, its ONNX export and
+the versioned model directory."""
+
+from __future__ import annotations
+
+import json
+from itertools import pairwise
+from pathlib import Path
+
+import mmh3
+import numpy as np
+import onnxruntime as ort
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import scipy.sparse as sp
+
+import training
+from training import ExportMismatch, FeaturesError, TrainResult, build_graph, pad_csr, train
+
+REVIEWS = Path(__file__).resolve().parents[2] / "data" / "reviews_sample.tsv"
+NUM_FEATURES = 1 << 20
+N_ERRORS = 7
+N_UNLABELLED = 5
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("label", pa.int32()),
+        ("tokens", pa.list_(pa.string())),
+        ("indices", pa.list_(pa.int32())),
+        ("values", pa.list_(pa.float64())),
+        ("error", pa.string()),
+    ]
+)
+SPEC = {
+    "analyzer": "whitespace-test",
+    "analyzer_version": "0.0.1",
+    "num_features": NUM_FEATURES,
+    "ngram_range": [1, 2],
+    "term_format": "form",
+    "hashing": "murmur3_x86_32 seed 42 of UTF-8, non-negative mod num_features",
+}
+
+
+def hash_doc(text: str, num_features: int = NUM_FEATURES) -> tuple[list[int], list[float]]:
+    """Hash words, word bigrams and in-word character bigrams (a crude stand-in for
+    morphemes) like Spark's HashingTF; return sorted indices and term counts."""
+    words = text.split()
+    terms = words + [f"{a} {b}" for a, b in pairwise(words)]
+    terms += [word[i : i + 2] for word in words for i in range(len(word) - 1)]
+    counts: dict[int, float] = {}
+    for term in terms:
+        index = mmh3.hash(term.encode(), 42, signed=True) % num_features
+        counts[index] = counts.get(index, 0.0) + 1.0
+    ordered = sorted(counts)
+    return ordered, [counts[i] for i in ordered]
+
+
+def write_features(directory: Path, n_rows: int = 1000) -> pd.DataFrame:
+    """Write a features.parquet dir (two part files + spec) from the first reviews."""
+    reviews = pd.read_csv(REVIEWS, sep="\t", quoting=3, nrows=n_rows, dtype={"id": str})
+    reviews["document"] = reviews["document"].fillna("")
+    rows = []
+    for i, review in enumerate(reviews.itertuples(index=False)):
+        indices, values = hash_doc(review.document)
+        error = "AnalyzerFailed: boom" if i < N_ERRORS else None
+        label = None if N_ERRORS <= i < N_ERRORS + N_UNLABELLED else int(review.label)
+        rows.append(
+            {
+                "id": str(review.id),
+                "label": label,
+                "tokens": review.document.split(),
+                "indices": [] if error else indices,
+                "values": [] if error else values,
+                "error": error,
+            }
+        )
+    frame = pd.DataFrame(rows).astype({"label": "Int64"})
+    directory.mkdir(parents=True)
+    half = len(frame) // 2
+    for part, chunk in enumerate((frame.iloc[:half], frame.iloc[half:])):
+        table = pa.Table.from_pandas(chunk, schema=SCHEMA, preserve_index=False)
+        pq.write_table(table, directory / f"part-{part:05d}.parquet")
+    (directory / "_SUCCESS").write_text("")
+    (directory / "_feature_spec.json").write_text(json.dumps(SPEC))
+    return frame
+
+
+@pytest.fixture(scope="module")
+def features_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("data") / "features.parquet"
+    write_features(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def trained(features_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
+    return train(features_dir, tmp_path_factory.mktemp("models"), name="sentiment")
+
+
+def test_public_surface_is_short_and_sorted() -> None:
+    assert training.__all__ == sorted(training.__all__)
+    assert set(training.__all__) == {
+        "ExportMismatch",
+        "FeaturesError",
+        "TrainResult",
+        "TrainingError",
+        "build_graph",
+        "pad_csr",
+        "train",
+    }
+
+
+def test_accuracy_well_above_chance_and_counts(trained: TrainResult) -> None:
+    assert trained.accuracy > 0.68
+    assert trained.n_skipped_error == N_ERRORS
+    assert trained.n_skipped_unlabelled == N_UNLABELLED
+    assert trained.n_skipped == N_ERRORS + N_UNLABELLED
+    assert trained.n_train + trained.n_test == 1000 - N_ERRORS - N_UNLABELLED
+    assert trained.n_test == pytest.approx(0.2 * (trained.n_train + trained.n_test), abs=1)
+    assert trained.version == 1
+    assert trained.path.name == "1"
+
+
+def test_files_and_metadata(trained: TrainResult) -> None:
+    assert sorted(p.name for p in trained.path.iterdir()) == ["metadata.json", "model.onnx"]
+    meta = json.loads((trained.path / "metadata.json").read_text())
+    assert meta["name"] == "sentiment"
+    assert meta["version"] == 1
+    assert meta["created_at"].endswith("Z")
+    assert meta["feature_spec"] == SPEC
+    assert meta["analyzer"] == "whitespace-test"
+    assert meta["analyzer_version"] == "0.0.1"
+    assert meta["num_features"] == NUM_FEATURES
+    assert meta["metrics"]["accuracy"] == trained.accuracy
+    assert meta["metrics"]["n_skipped"] == N_ERRORS + N_UNLABELLED
+    assert meta["metrics"]["n_test"] == trained.n_test
+    assert [i["name"] for i in meta["onnx"]["inputs"]] == ["indices", "values"]
+    assert [o["name"] for o in meta["onnx"]["outputs"]] == ["probability", "label"]
+    assert meta["training"]["library"] == "scikit-learn"
+    assert meta["training"]["library_version"]
+    assert 0.0 <= meta["max_abs_diff"] <= 1e-5
+    assert meta == trained.metadata
+    leftovers = [p.name for p in trained.path.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_onnx_matches_sklearn_recomputed(trained: TrainResult, features_dir: Path) -> None:
+    """Refit the same way here and compare with the stored graph on held-out rows."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    frame = pd.read_parquet(features_dir)
+    frame = frame[frame["error"].isna() & frame["label"].notna()]
+    X = to_csr(frame["indices"], frame["values"])
+    y = frame["label"].to_numpy(dtype=np.int64)
+    X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)
+    clf = LogisticRegression(C=1.0, solver="liblinear", max_iter=1000, random_state=0)
+    clf.fit(X_train, y_train)
+    session = ort.InferenceSession(
+        str(trained.path / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    indices, values = pad_csr(X_test)
+    probability, label = session.run(None, {"indices": indices, "values": values})
+    assert probability.dtype == np.float32 and label.dtype == np.int64
+    assert probability.shape == (X_test.shape[0],)
+    np.testing.assert_allclose(probability, clf.predict_proba(X_test)[:, 1], rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(label, clf.predict(X_test))
+    assert len(set(label.tolist())) == 2
+
+
+def test_second_train_increments_version(features_dir: Path, tmp_path: Path) -> None:
+    messages: list[str] = []
+    first = train(features_dir, tmp_path, name="m", progress=messages.append)
+    second = train(features_dir, tmp_path, name="m")
+    assert (first.version, second.version) == (1, 2)
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["1", "2"]
+    assert json.loads((tmp_path / "m" / "2" / "metadata.json").read_text())["version"] == 2
+    assert messages and any("fitting" in m for m in messages)
+
+
+def test_mismatch_raises_and_writes_nothing(features_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ExportMismatch) as info:
+        train(features_dir, tmp_path, name="m", tolerance=0.0)
+    assert info.value.max_abs_diff > 0.0
+    assert not (tmp_path / "m").exists() or list((tmp_path / "m").iterdir()) == []
+
+
+def test_missing_spec_is_a_features_error(tmp_path: Path) -> None:
+    with pytest.raises(FeaturesError, match=r"_feature_spec\.json"):
+        train(tmp_path, tmp_path / "models")
+
+
+def test_all_rows_skipped_is_a_features_error(tmp_path: Path) -> None:
+    directory = tmp_path / "features.parquet"
+    frame = write_features(directory, n_rows=N_ERRORS + N_UNLABELLED)
+    assert frame["error"].notna().sum() == N_ERRORS
+    with pytest.raises(FeaturesError, match="12 rows skipped"):
+        train(directory, tmp_path / "models")
+
+
+def test_graph_pads_and_handles_empty_rows() -> None:
+    weights = np.zeros(8, dtype=np.float32)
+    weights[[1, 3]] = [2.0, -1.0]
+    model = build_graph(weights, 0.5)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    X = sp.csr_matrix(np.array([[0, 1, 0, 2, 0, 0, 0, 0], [0] * 8], dtype=np.float64))
+    indices, values = pad_csr(X)
+    assert indices.tolist() == [[1, 3], [0, 0]] and values.tolist() == [[1, 2], [0, 0]]
+    probability, label = session.run(None, {"indices": indices, "values": values})
+    logits = np.array([2.0 - 2.0 + 0.5, 0.5])
+    np.testing.assert_allclose(probability, 1 / (1 + np.exp(-logits)), atol=1e-7)
+    assert label.tolist() == [1, 1]
+    empty_i, empty_v = np.zeros((2, 0), np.int64), np.zeros((2, 0), np.float32)
+    probability, _ = session.run(None, {"indices": empty_i, "values": empty_v})
+    np.testing.assert_allclose(probability, [1 / (1 + np.exp(-0.5))] * 2, atol=1e-7)
+
+
+def to_csr(indices: pd.Series, values: pd.Series) -> sp.csr_matrix:
+    lengths = np.array([len(i) for i in indices])
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    flat_i = np.concatenate([np.asarray(i, dtype=np.int64) for i in indices])
+    flat_v = np.concatenate([np.asarray(v, dtype=np.float64) for v in values])
+    return sp.csr_matrix((flat_v, flat_i, indptr), shape=(len(lengths), NUM_FEATURES))
