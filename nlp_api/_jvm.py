@@ -34,6 +34,7 @@ def start_jvm(max_heap: str = "1g") -> None:
             jpype.startJVM(
                 jvm_path,
                 "-Dfile.encoding=UTF8",
+                "-Xrs",  # leave SIGTERM/SIGINT to uvicorn so shutdown is graceful
                 f"-Xmx{max_heap}",
                 classpath=_konlpy_classpath(),
                 convertStrings=True,

@@ -33,7 +33,7 @@ class RetryPolicy:
 
     def __init__(self, attempts: int = 8, initial: float = 0.1, cap: float = 10.0) -> None:
         self.attempts = attempts
-        self._backoff = wait_exponential_jitter(initial=initial, max=cap, jitter=initial)
+        self._backoff = wait_exponential_jitter(multiplier=initial, max=cap, jitter=initial)
         self.cap = cap
 
     def wait(self, state: RetryCallState) -> float:

@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_udfs._client import FeaturesClient, RetryPolicy
-from spark_udfs._errors import JavaMissing
+from spark_udfs._errors import ApiBusy, ApiUnreachable, JavaMissing
 from spark_udfs._udf import make_features_udf
 
 __all__ = ["FeaturizeOptions", "featurize", "read_reviews", "spark_session", "transform"]
@@ -33,10 +33,14 @@ class FeaturizeOptions:
     partitions: int | None = None
 
 
-def spark_session(master: str, app_name: str = "nlpfeat") -> SparkSession:
-    """A Spark session whose Python workers run this interpreter (the venv's)."""
+def require_java() -> None:
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
         raise JavaMissing()
+
+
+def spark_session(master: str, app_name: str = "nlpfeat") -> SparkSession:
+    """A Spark session whose Python workers run this interpreter (the venv's)."""
+    require_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     return (
@@ -81,6 +85,7 @@ def transform(df: DataFrame, opts: FeaturizeOptions, *, text_col: str = "documen
 
 def featurize(input_path: str | Path, output: str | Path, opts: FeaturizeOptions) -> dict:
     """Run the job and write `output` (parquet) plus its feature spec; returns the spec."""
+    require_java()
     spec = _feature_spec(opts)
     spark = spark_session(opts.master, "nlpfeat-featurize")
     try:
@@ -107,7 +112,13 @@ def _feature_spec(opts: FeaturizeOptions) -> dict:
             num_features=opts.num_features,
             retry=RetryPolicy(attempts=4, cap=2.0),
         )
-        info = client.describe()
+        try:
+            info = client.describe()
+        except (ApiUnreachable, ApiBusy) as exc:
+            raise ApiUnreachable(
+                f"cannot get features from {opts.proxy_url} ({exc}): start the API and the proxy "
+                "(`nlpfeat api`, `nlpfeat proxy`) or point --proxy at them"
+            ) from exc
     return {
         "analyzer": info["analyzer"],
         "analyzer_version": info["analyzer_version"],

@@ -1,0 +1,73 @@
+"""Shared fixtures: the real sample data, and real servers on loopback started per session."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nlpfeat._services import free_port, redis_reachable, service
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "reviews_sample.tsv"
+
+
+@pytest.fixture(scope="session")
+def reviews() -> pd.DataFrame:
+    """The bundled sample of real reviews (id, document, label, rating, movie_id)."""
+    return pd.read_csv(SAMPLE, sep="\t", quoting=3, dtype={"id": str, "document": str})
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if not redis_reachable(url):
+        message = (
+            f"no Redis at {url}: start one with `redis-server --port 6379 --save ''` "
+            "(.ci/run does) or set REDIS_URL"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="session")
+def api_url(logs: Path) -> Iterator[str]:
+    """A real NLP API (uvicorn, mecab + okt on the JVM) with small limits for the 413 tests."""
+    port = free_port()
+    args = ["api", "--port", str(port), "--max-docs", "200", "--max-doc-chars", "500"]
+    url = f"http://127.0.0.1:{port}"
+    with service("api", args, f"{url}/healthz", log_dir=logs):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def proxy_url(api_url: str, redis_url: str, logs: Path) -> Iterator[str]:
+    """A real proxy in front of `api_url`, limits shared through the real Redis."""
+    port = free_port()
+    args = ["proxy", "--upstream", api_url, "--port", str(port), "--rate", "500", "--burst",
+            "100", "--redis-url", redis_url]
+    url = f"http://127.0.0.1:{port}"
+    with service("proxy", args, f"{url}/_proxy/healthz", log_dir=logs):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """Spark in local[2]; Python workers run this interpreter."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from spark_udfs import spark_session
+
+    session = spark_session("local[2]", "nlpfeat-tests")
+    yield session
+    session.stop()
