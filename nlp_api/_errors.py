@@ -1,10 +1,10 @@
 """The NLP API's exceptions. Each maps to one HTTP status in `nlp_api._problem`.
 
-    NlpApiError
-    ├── UnknownAnalyzer      400  the request names an analyzer that is not loaded
-    ├── PayloadTooLarge      413  too many docs, or a doc too long
-    ├── AnalyzerUnavailable       a backend's library or the JVM is missing (start-up)
-    └── AnalyzerFailed            one document failed inside a backend (per-doc error)
+NlpApiError
+├── UnknownAnalyzer      400  the request names an analyzer that is not loaded
+├── PayloadTooLarge      413  too many docs, or a doc too long
+├── AnalyzerUnavailable       a backend's library or the JVM is missing (start-up)
+└── AnalyzerFailed            one document failed inside a backend (per-doc error)
 """
 
 from __future__ import annotations

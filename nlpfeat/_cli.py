@@ -159,9 +159,7 @@ def serve(
 @app.command()
 def demo(
     sample: Annotated[Path, typer.Option(help="reviews TSV")] = Path("data/reviews_sample.tsv"),
-    workdir: Annotated[Path, typer.Option(help="where features, models, logs go")] = Path(
-        ".demo"
-    ),
+    workdir: Annotated[Path, typer.Option(help="where features, models, logs go")] = Path(".demo"),
     analyzer: str = "mecab",
     redis_url: str = "redis://127.0.0.1:6379/0",
 ) -> None:

@@ -59,30 +59,67 @@ def run_demo(
     try:
         with contextlib.ExitStack() as stack:
             with console.status("starting the NLP API (loading mecab and okt on the JVM)"):
-                stack.enter_context(service(
-                    "api", ["api", "--port", str(ports["api"])], f"{api_url}/healthz",
-                    log_dir=logs,
-                ))
-                stack.enter_context(service(
-                    "proxy",
-                    ["proxy", "--upstream", api_url, "--port", str(ports["proxy"]),
-                     "--rate", "200", "--burst", "50", *limiter],
-                    f"{proxy_url}/_proxy/healthz",
-                    log_dir=logs,
-                ))
+                stack.enter_context(
+                    service(
+                        "api",
+                        ["api", "--port", str(ports["api"])],
+                        f"{api_url}/healthz",
+                        log_dir=logs,
+                    )
+                )
+                stack.enter_context(
+                    service(
+                        "proxy",
+                        [
+                            "proxy",
+                            "--upstream",
+                            api_url,
+                            "--port",
+                            str(ports["proxy"]),
+                            "--rate",
+                            "200",
+                            "--burst",
+                            "50",
+                            *limiter,
+                        ],
+                        f"{proxy_url}/_proxy/healthz",
+                        log_dir=logs,
+                    )
+                )
             features, models = workdir / "features.parquet", workdir / "models"
-            _stage(console, ["featurize", "--input", str(sample), "--output", str(features),
-                             "--proxy", proxy_url, "--analyzer", analyzer])
+            _stage(
+                console,
+                [
+                    "featurize",
+                    "--input",
+                    str(sample),
+                    "--output",
+                    str(features),
+                    "--proxy",
+                    proxy_url,
+                    "--analyzer",
+                    analyzer,
+                ],
+            )
             _stage(console, ["train", "--features", str(features), "--models", str(models)])
             serve_url = f"http://127.0.0.1:{ports['serve']}"
             with console.status("starting serving"):
-                stack.enter_context(service(
-                    "serve",
-                    ["serve", "--models", str(models), "--proxy", proxy_url,
-                     "--port", str(ports["serve"])],
-                    f"{serve_url}/v2/health/ready",
-                    log_dir=logs,
-                ))
+                stack.enter_context(
+                    service(
+                        "serve",
+                        [
+                            "serve",
+                            "--models",
+                            str(models),
+                            "--proxy",
+                            proxy_url,
+                            "--port",
+                            str(ports["serve"]),
+                        ],
+                        f"{serve_url}/v2/health/ready",
+                        log_dir=logs,
+                    )
+                )
             return _predict(console, serve_url)
     except ServiceFailed as exc:
         raise DemoFailed(str(exc)) from exc

@@ -1,10 +1,10 @@
 """Errors of the batch client.
 
-    SparkUdfError
-    ├── ApiUnreachable   the proxy/API could not be reached (after retries)
-    ├── ApiRejected      the API answered a 4xx that retrying cannot fix
-    ├── ApiBusy          429/503 still after every retry
-    └── JavaMissing      Spark needs Java 17 or 21 and none was found
+SparkUdfError
+├── ApiUnreachable   the proxy/API could not be reached (after retries)
+├── ApiRejected      the API answered a 4xx that retrying cannot fix
+├── ApiBusy          429/503 still after every retry
+└── JavaMissing      Spark needs Java 17 or 21 and none was found
 """
 
 from __future__ import annotations

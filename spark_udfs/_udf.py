@@ -65,7 +65,7 @@ def make_features_udf(
 
 
 def features_frame(client: FeaturesClient, docs: pd.Series, batch_size: int) -> pd.DataFrame:
-    """Features for every doc of `docs`; null docs and failed docs get an error, not an exception."""
+    """Features for each doc of `docs`; null or failed docs get an error, not an exception."""
     rows: list[dict] = []
     values = docs.tolist()
     for start in range(0, len(values), batch_size):
@@ -83,8 +83,12 @@ _NULL_DOC = {"tokens": None, "indices": None, "values": None, "error": "NullDocu
 def _row(result: dict) -> dict:
     error = result.get("error")
     if error:
-        return {"tokens": None, "indices": None, "values": None,
-                "error": f"{error.get('type')}: {error.get('detail')}"}
+        return {
+            "tokens": None,
+            "indices": None,
+            "values": None,
+            "error": f"{error.get('type')}: {error.get('detail')}",
+        }
     return {
         "tokens": result.get("tokens"),
         "indices": result["indices"],

@@ -55,8 +55,19 @@ def api_url(logs: Path) -> Iterator[str]:
 def proxy_url(api_url: str, redis_url: str, logs: Path) -> Iterator[str]:
     """A real proxy in front of `api_url`, limits shared through the real Redis."""
     port = free_port()
-    args = ["proxy", "--upstream", api_url, "--port", str(port), "--rate", "500", "--burst",
-            "100", "--redis-url", redis_url]
+    args = [
+        "proxy",
+        "--upstream",
+        api_url,
+        "--port",
+        str(port),
+        "--rate",
+        "500",
+        "--burst",
+        "100",
+        "--redis-url",
+        redis_url,
+    ]
     url = f"http://127.0.0.1:{port}"
     with service("proxy", args, f"{url}/_proxy/healthz", log_dir=logs):
         yield url

@@ -22,8 +22,9 @@ def test_mecab_tokens_are_the_librarys_own(api_url: str, reviews) -> None:
     body = resp.json()
     assert body["analyzer"] == "mecab" and body["analyzer_version"].startswith("python-mecab-ko")
     tagger = mecab.MeCab()
-    expected = [[(m.surface, m.feature.pos) for m in tagger.parse(d)] if d.strip() else []
-                for d in docs]
+    expected = [
+        [(m.surface, m.feature.pos) for m in tagger.parse(d)] if d.strip() else [] for d in docs
+    ]
     got = [[(t["form"], t["tag"]) for t in r["tokens"]] for r in body["results"]]
     assert got == expected
     first = body["results"][0]["tokens"][0]
@@ -31,18 +32,30 @@ def test_mecab_tokens_are_the_librarys_own(api_url: str, reviews) -> None:
 
 
 def test_okt_on_the_jvm_and_empty_docs(api_url: str) -> None:
-    resp = post(api_url, "/v1/analyze", {"analyzer": "okt", "docs": ["아버지가 방에 들어가신다", ""]})
+    resp = post(
+        api_url, "/v1/analyze", {"analyzer": "okt", "docs": ["아버지가 방에 들어가신다", ""]}
+    )
     assert resp.status_code == 200
     tokens, empty = resp.json()["results"]
-    assert [(t["form"], t["tag"]) for t in tokens["tokens"]][:2] == [("아버지", "Noun"), ("가", "Josa")]
+    assert [(t["form"], t["tag"]) for t in tokens["tokens"]][:2] == [
+        ("아버지", "Noun"),
+        ("가", "Josa"),
+    ]
     assert empty == {"tokens": []}
 
 
 def test_features_are_sorted_counts_of_unigrams_and_bigrams(api_url: str) -> None:
-    body = post(api_url, "/v1/features", {
-        "analyzer": "mecab", "docs": ["영화 영화 영화"], "num_features": 1024,
-        "return_terms": True, "return_tokens": True,
-    }).json()
+    body = post(
+        api_url,
+        "/v1/features",
+        {
+            "analyzer": "mecab",
+            "docs": ["영화 영화 영화"],
+            "num_features": 1024,
+            "return_terms": True,
+            "return_tokens": True,
+        },
+    ).json()
     result = body["results"][0]
     assert result["tokens"] == ["영화/NNG"] * 3
     assert result["terms"] == ["영화/NNG"] * 3 + ["영화/NNG 영화/NNG"] * 2
@@ -74,8 +87,11 @@ def test_bad_input_gets_problem_json(
 
 
 def test_malformed_json_is_422_and_worker_survives(api_url: str) -> None:
-    resp = httpx.post(f"{api_url}/v1/analyze", content=b'{"analyzer": "mecab", "docs": [',
-                      headers={"content-type": "application/json"})
+    resp = httpx.post(
+        f"{api_url}/v1/analyze",
+        content=b'{"analyzer": "mecab", "docs": [',
+        headers={"content-type": "application/json"},
+    )
     assert resp.status_code == 422
     assert httpx.get(f"{api_url}/healthz").json()["status"] == "ok"
 

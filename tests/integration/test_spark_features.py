@@ -16,8 +16,12 @@ N = 2**20
 def api_terms(api_url: str, docs: list[str]) -> list[list[str]]:
     terms: list[list[str]] = []
     for start in range(0, len(docs), 200):
-        body = {"analyzer": "mecab", "docs": docs[start : start + 200], "num_features": N,
-                "return_terms": True}
+        body = {
+            "analyzer": "mecab",
+            "docs": docs[start : start + 200],
+            "num_features": N,
+            "return_terms": True,
+        }
         resp = httpx.post(f"{api_url}/v1/features", json=body, timeout=60)
         resp.raise_for_status()
         terms.extend(r["terms"] for r in resp.json()["results"])

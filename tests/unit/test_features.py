@@ -24,7 +24,6 @@ def test_index_is_in_range_and_stable(n: int) -> None:
         assert 0 <= term_index(term, n) < n
 
 
-
 def test_index_matches_values_read_off_spark_hashingtf() -> None:
     # HashingTF(numFeatures=2**31 - 1) in PySpark 4.3 put these terms at these indices
     assert term_index("a", 2**31 - 1) == 853910114

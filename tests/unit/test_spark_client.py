@@ -11,10 +11,15 @@ from spark_udfs import FeaturesClient, RetryPolicy, features_frame
 
 
 def ok(docs: list[str]) -> httpx.Response:
-    return httpx.Response(200, json={
-        "analyzer": "mecab", "analyzer_version": "test", "num_features": 8,
-        "results": [{"indices": [len(d) % 8], "values": [1.0], "tokens": [d]} for d in docs],
-    })
+    return httpx.Response(
+        200,
+        json={
+            "analyzer": "mecab",
+            "analyzer_version": "test",
+            "num_features": 8,
+            "results": [{"indices": [len(d) % 8], "values": [1.0], "tokens": [d]} for d in docs],
+        },
+    )
 
 
 class Upstream:
@@ -37,9 +42,14 @@ class Upstream:
 
 def client(upstream: Upstream, sleeps: list[float], attempts: int = 5) -> FeaturesClient:
     http = httpx.Client(transport=httpx.MockTransport(upstream))
-    return FeaturesClient(http, "http://proxy", analyzer="mecab", num_features=8,
-                          retry=RetryPolicy(attempts=attempts, initial=0.1, cap=5.0),
-                          sleep=sleeps.append)
+    return FeaturesClient(
+        http,
+        "http://proxy",
+        analyzer="mecab",
+        num_features=8,
+        retry=RetryPolicy(attempts=attempts, initial=0.1, cap=5.0),
+        sleep=sleeps.append,
+    )
 
 
 def test_429_waits_retry_after_then_succeeds() -> None:
@@ -77,7 +87,9 @@ def test_a_batch_rejected_as_too_large_is_split_so_only_the_bad_doc_fails() -> N
         ["가", "너무너무길다", "다"]
     )
     assert "indices" in results[0] and "indices" in results[2]
-    assert results[1]["error"]["type"] == "ApiRejected" and "too long" in results[1]["error"]["detail"]
+    assert (
+        results[1]["error"]["type"] == "ApiRejected" and "too long" in results[1]["error"]["detail"]
+    )
 
 
 def test_features_frame_rebatches_and_marks_null_docs() -> None:
