@@ -170,3 +170,6 @@ def demo(
         run_demo(sample, workdir, analyzer=analyzer, redis_url=redis_url, console=err)
     except DemoFailed as exc:
         _fail(exc)
+    except KeyboardInterrupt:
+        err.print("[bold]interrupted[/]: every process the demo started is stopped")
+        raise typer.Exit(130) from None

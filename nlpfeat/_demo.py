@@ -47,6 +47,7 @@ def run_demo(
     if not sample.exists():
         raise DemoFailed(f"{sample} not found: run from the repository root or pass --sample")
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     logs = workdir / "logs"
     ports = {name: free_port(p) for name, p in (("api", 8001), ("proxy", 8000), ("serve", 8002))}
     api_url, proxy_url = (f"http://127.0.0.1:{ports[n]}" for n in ("api", "proxy"))

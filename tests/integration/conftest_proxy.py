@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import os
 import socket
 import threading
 import uuid
@@ -24,7 +23,6 @@ from proxy import ProxySettings, create_app
 
 T = TypeVar("T")
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 GZIPPED = gzip.compress("압축된 본문 ".encode() * 50, mtime=0)
 
 
@@ -169,25 +167,6 @@ def start_proxy(servers: Callable[[web.Application], str]) -> Callable[..., str]
         return servers(create_app(ProxySettings(**fields)))
 
     return start
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """The test Redis; skipped when none answers (failed instead when CI is set)."""
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        message = (
-            f"no Redis at {REDIS_URL}: start one with `redis-server --port 6379 --save ''` "
-            "or set REDIS_URL"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    finally:
-        client.close()
-    return REDIS_URL
 
 
 @pytest.fixture
