@@ -5,11 +5,13 @@ from nlp_api._config import ApiSettings
 from nlp_api._features import hash_terms, ngram_terms, term_index
 from nlp_api._jvm import start_jvm
 from nlp_api._registry import Registry
+from nlp_api._spec import FeatureSpec
 from nlp_api.analyzers import Analyzer, Token
 
 __all__ = [
     "Analyzer",
     "ApiSettings",
+    "FeatureSpec",
     "Registry",
     "Token",
     "create_app",

@@ -1,45 +1,99 @@
-"""`create_app(settings)`: the FastAPI application, analyzers loaded once in its lifespan."""
+"""`create_app(settings)`: the FastAPI application; analyzers load in its lifespan."""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from nlp_api._config import ApiSettings
+from nlp_api._dictionaries import DictionaryStore, make_variant_builder
+from nlp_api._metrics import Metrics
 from nlp_api._problem import install_problem_handlers
 from nlp_api._registry import Registry
-from nlp_api.routes import analyze, health
+from nlp_api.analyzers import JVM_BACKENDS, Analyzer, load_analyzer
+from nlp_api.routes import analyze, analyzers, dictionaries, health, metrics
 
 __all__ = ["create_app", "run"]
 
+SETTINGS_ENV = "NLPFEAT_API_SETTINGS_JSON"
+
+
+def _loader(settings: ApiSettings):
+    def load(name: str) -> Analyzer:
+        if name in settings.isolate:
+            from nlp_api._isolated import IsolatedAnalyzer
+
+            return IsolatedAnalyzer(
+                name, jvm_heap=settings.jvm_heap, doc_timeout=settings.doc_timeout
+            )
+        return load_analyzer(name)
+
+    return load
+
 
 def create_app(settings: ApiSettings, *, registry: Registry | None = None) -> FastAPI:
-    """The API. Pass `registry` to reuse already-loaded analyzers (tests, benchmarks)."""
+    """The API. Pass `registry` to serve analyzers already loaded (tests, benchmarks)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.registry = registry or Registry.load(
-            settings.analyzers, jvm_heap=settings.jvm_heap
-        )
-        yield
+        store = DictionaryStore(settings.dict_dir)
+        app.state.dictionaries = store
+        if registry is not None:
+            app.state.registry = registry
+        else:
+            in_process = [a for a in settings.analyzers if a not in settings.isolate]
+            if JVM_BACKENDS.intersection(in_process):
+                from nlp_api._jvm import start_jvm
+
+                start_jvm(settings.jvm_heap)
+            app.state.registry = Registry(
+                variants=make_variant_builder(store, settings.dict_dir / ".compiled")
+            )
+            app.state.registry.load_in_background(settings.analyzers, _loader(settings))
+        try:
+            yield
+        finally:
+            for a in app.state.registry.analyzers():
+                close = getattr(a, "close", None)
+                if close is not None:
+                    close()
 
     app = FastAPI(
         title="nlpfeat NLP API",
-        summary="Korean morpheme analysis and hashed n-gram features",
-        version="0.1.0",
+        summary="Korean morpheme analysis and hashed n-gram features, six analyzers",
+        version="0.2.0",
         lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
     install_problem_handlers(app)
-    app.include_router(analyze.router)
-    app.include_router(health.router)
+    for module in (analyze, analyzers, dictionaries, health, metrics):
+        app.include_router(module.router)
     return app
 
 
+def app_from_env() -> FastAPI:
+    """Worker entry point for `--workers N`: settings come from the parent, as JSON."""
+    return create_app(ApiSettings.model_validate(json.loads(os.environ[SETTINGS_ENV])))
+
+
 def run(settings: ApiSettings) -> None:
-    """Serve the API with uvicorn until interrupted."""
+    """Serve the API with uvicorn until interrupted; N workers each load their own analyzers."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    common = {"host": settings.host, "port": settings.port, "log_level": "info"}
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **common)
+        return
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    with tempfile.TemporaryDirectory(prefix="nlpfeat-metrics-") as metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        uvicorn.run(
+            "nlp_api._app:app_from_env", factory=True, workers=settings.workers, **common
+        )

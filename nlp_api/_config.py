@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_ANALYZERS", "ApiSettings"]
+__all__ = ["ALL_ANALYZERS", "ApiSettings"]
 
-DEFAULT_ANALYZERS = ("mecab", "okt")
+ALL_ANALYZERS = ("hannanum", "kiwi", "kkma", "komoran", "mecab", "okt")
 
 
 class ApiSettings(BaseSettings):
@@ -15,19 +17,34 @@ class ApiSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8001, ge=0, le=65535)
-    analyzers: tuple[str, ...] = DEFAULT_ANALYZERS
+    workers: int = Field(1, ge=1, le=64, description="worker processes, each with its own JVM")
+    analyzers: tuple[str, ...] = ALL_ANALYZERS
+    isolate: tuple[str, ...] = Field(
+        ("kkma", "hannanum"),
+        description="analyzers run in a child process that is killed and replaced when a doc "
+        "exceeds doc_timeout",
+    )
+    doc_timeout: float = Field(10.0, gt=0, description="seconds per doc for isolated analyzers")
     max_docs: int = Field(1000, ge=1, description="most docs in one request (else 413)")
     max_doc_chars: int = Field(10_000, ge=1, description="most characters in one doc (else 413)")
+    max_body_bytes: int = Field(8 * 2**20, ge=1024, description="largest request body (else 413)")
     jvm_heap: str = Field("1g", pattern=r"^\d+[kmgKMG]$")
+    dict_dir: Path = Field(
+        Path(".nlpfeat/dictionaries"),
+        description="user dictionaries; share this directory between API instances",
+    )
+
+    @field_validator("analyzers", "isolate")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [a for a in value if a not in ALL_ANALYZERS]
+        if unknown:
+            raise ValueError(f"unknown analyzers {unknown}; available: {', '.join(ALL_ANALYZERS)}")
+        return value
 
     @field_validator("analyzers")
     @classmethod
-    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from nlp_api.analyzers import BACKENDS
-
-        unknown = [a for a in value if a not in BACKENDS]
-        if unknown or not value:
-            raise ValueError(
-                f"unknown analyzers {unknown}; available: {', '.join(sorted(BACKENDS))}"
-            )
+    def _some(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError(f"name at least one analyzer of: {', '.join(ALL_ANALYZERS)}")
         return value

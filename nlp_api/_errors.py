@@ -11,6 +11,10 @@ from __future__ import annotations
 
 __all__ = [
     "AnalyzerFailed",
+    "AnalyzerNotReady",
+    "BadOption",
+    "DictionaryNotFound",
+    "DictionaryUnsupported",
     "AnalyzerUnavailable",
     "JavaNotFound",
     "NlpApiError",
@@ -33,6 +37,37 @@ class UnknownAnalyzer(NlpApiError):
         super().__init__(
             f"analyzer {name!r} is not available; choose one of: {', '.join(available)}"
         )
+
+
+class BadOption(NlpApiError):
+    status = 400
+    title = "Bad analyzer option"
+
+
+class DictionaryUnsupported(NlpApiError):
+    status = 400
+    title = "Analyzer takes no user dictionary"
+
+    def __init__(self, name: str, supported: list[str]) -> None:
+        super().__init__(
+            f"analyzer {name!r} cannot take a user dictionary; use one of: {', '.join(supported)}"
+        )
+
+
+class DictionaryNotFound(NlpApiError):
+    status = 404
+    title = "Dictionary not found"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no user dictionary {name!r}: create it with PUT /v1/dictionaries/{name}")
+
+
+class AnalyzerNotReady(NlpApiError):
+    status = 503
+    title = "Analyzer not ready"
+
+    def __init__(self, name: str, state: str) -> None:
+        super().__init__(f"analyzer {name!r} is not ready ({state}); retry shortly, see /readyz")
 
 
 class PayloadTooLarge(NlpApiError):

@@ -31,7 +31,10 @@ def problem(status: int, detail: str, *, title: str | None = None, **extra: Any)
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, NlpApiError)
-    return problem(exc.status, str(exc), title=exc.title)
+    response = problem(exc.status, str(exc), title=exc.title)
+    if exc.status == 503:
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -1,17 +1,30 @@
-"""Per-document work: analyse each doc, turning one doc's failure into its own error entry."""
+"""Per-document work: clean each doc, analyse it, and turn one doc's failure into its own entry."""
 
 from __future__ import annotations
 
-from typing import Any
+import time
+import unicodedata
+from collections.abc import Callable
+from typing import Any, Literal
 
-from nlp_api._errors import PayloadTooLarge
+from nlp_api._errors import BadOption, PayloadTooLarge
 from nlp_api._features import hash_terms, ngram_terms
-from nlp_api._registry import Registry
-from nlp_api.analyzers import Token
+from nlp_api._registry import Lease
+from nlp_api._spec import FeatureSpec, select_tokens
+from nlp_api.analyzers import Analyzer, Token, tag_group
 
-__all__ = ["analyze", "check_limits", "featurize"]
+__all__ = ["Op", "Outcome", "analyze", "check_limits", "clean_text", "featurize", "run_pos"]
 
 Result = dict[str, Any]
+Op = Literal["pos", "morphs", "nouns"]
+Outcome = list[Token] | Result
+Observer = Callable[[str, str, list[Outcome], float], None]
+_CONTROL = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_KEEP = frozenset("\t\n\r")
+
+
+class InvalidText(ValueError):
+    pass
 
 
 def check_limits(docs: list[str], *, max_docs: int, max_doc_chars: int) -> None:
@@ -26,15 +39,47 @@ def check_limits(docs: list[str], *, max_docs: int, max_doc_chars: int) -> None:
             )
 
 
-def _tokens(registry: Registry, name: str, docs: list[str]) -> list[list[Token] | Result]:
-    analyzer, lock = registry.get(name)
-    out: list[list[Token] | Result] = []
-    with lock:
+def clean_text(text: str) -> str:
+    """Control and format characters (NUL, zero-width, bidi marks...) become spaces, one for
+    one, so offsets still index the caller's text; lone surrogates are refused."""
+    if text.isprintable() and text.isascii():
+        return text
+    out = []
+    for ch in text:
+        if "\ud800" <= ch <= "\udfff":
+            raise InvalidText("the text contains a lone surrogate (not valid Unicode)")
+        out.append(" " if ch not in _KEEP and unicodedata.category(ch) in _CONTROL else ch)
+    return "".join(out)
+
+
+def check_options(analyzer: Analyzer, options: dict[str, Any]) -> dict[str, Any]:
+    allowed = analyzer.options
+    for key, value in options.items():
+        if key not in allowed:
+            known = ", ".join(allowed) or "none"
+            raise BadOption(f"{analyzer.name} takes no option {key!r}; its options: {known}")
+        if not isinstance(value, allowed[key].type):
+            raise BadOption(f"option {key!r} must be {allowed[key].type.__name__}")
+    return options
+
+
+def run_pos(lease: Lease, docs: list[str], options: dict[str, Any]) -> list[Outcome]:
+    """Tokens or an error entry per doc, in order."""
+    analyzer = lease.analyzer
+    check_options(analyzer, options)
+    many = getattr(analyzer, "pos_many", None)
+    if many is not None:  # an isolated analyzer enforces the per-doc time limit itself
+        return many(docs, **options)
+    out: list[Outcome] = []
+    with lease.lock:
         for doc in docs:
             try:
-                out.append(analyzer.pos(doc))
+                out.append(analyzer.pos(clean_text(doc), **options))
+            except InvalidText as exc:
+                out.append({"error": {"type": "InvalidText", "detail": str(exc)}})
             except Exception as exc:  # one doc's failure must not fail the batch
-                out.append({"error": {"type": "AnalyzerFailed", "detail": f"{name}: {exc!r}"}})
+                detail = f"{analyzer.name}: {type(exc).__name__}: {exc}"
+                out.append({"error": {"type": "AnalyzerFailed", "detail": detail[:500]}})
     return out
 
 
@@ -45,29 +90,43 @@ def _token_dict(t: Token) -> Result:
     return d
 
 
-def analyze(registry: Registry, name: str, docs: list[str]) -> list[Result]:
-    return [
-        r if isinstance(r, dict) else {"tokens": [_token_dict(t) for t in r]}
-        for r in _tokens(registry, name, docs)
-    ]
+def analyze(
+    lease: Lease, docs: list[str], *, op: Op = "pos", options: dict[str, Any] | None = None
+) -> list[Result]:
+    outcomes = run_pos(lease, docs, options or {})
+    nouns = tag_group(lease.analyzer.tagset, "nouns") if op == "nouns" else ()
+    results: list[Result] = []
+    for r in outcomes:
+        if isinstance(r, dict):
+            results.append(r)
+        elif op == "pos":
+            results.append({"tokens": [_token_dict(t) for t in r]})
+        elif op == "morphs":
+            results.append({"morphs": [t.form for t in r]})
+        else:
+            results.append({"nouns": [t.form for t in r if t.tag.startswith(nouns)]})
+    return results
 
 
 def featurize(
-    registry: Registry,
-    name: str,
+    lease: Lease,
     docs: list[str],
+    spec: FeatureSpec,
     *,
-    num_features: int,
+    options: dict[str, Any] | None = None,
     return_terms: bool = False,
     return_tokens: bool = False,
 ) -> list[Result]:
+    tagset = lease.analyzer.tagset
     results: list[Result] = []
-    for r in _tokens(registry, name, docs):
+    for r in run_pos(lease, docs, options or {}):
         if isinstance(r, dict):
             results.append(r)
             continue
-        terms = ngram_terms(r)
-        indices, values = hash_terms(terms, num_features)
+        terms = ngram_terms(select_tokens(r, spec, tagset), spec.ngram_range)
+        indices, values = hash_terms(terms, spec.num_features)
+        if spec.binary:
+            values = [1.0] * len(values)
         result: Result = {"indices": indices, "values": values}
         if return_terms:
             result["terms"] = terms
@@ -75,3 +134,9 @@ def featurize(
             result["tokens"] = [f"{t.form}/{t.tag}" for t in r]
         results.append(result)
     return results
+
+
+def timed(fn: Callable[[], list[Result]]) -> tuple[list[Result], float]:
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start

@@ -31,25 +31,45 @@ def _fail(exc: Exception) -> None:
 def api(
     host: str = "127.0.0.1",
     port: int = 8001,
-    analyzers: Annotated[str, typer.Option(help="comma-separated backends")] = "mecab,okt",
+    workers: Annotated[int, typer.Option(help="worker processes (one JVM each)")] = 1,
+    analyzers: Annotated[
+        str, typer.Option(help="comma-separated backends")
+    ] = "hannanum,kiwi,kkma,komoran,mecab,okt",
+    isolate: Annotated[
+        str, typer.Option(help="backends run in a killable child process (doc timeout)")
+    ] = "kkma,hannanum",
+    doc_timeout: Annotated[float, typer.Option(help="seconds per doc, isolated backends")] = 10.0,
     max_docs: Annotated[int, typer.Option(help="most docs per request (else 413)")] = 1000,
     max_doc_chars: Annotated[int, typer.Option(help="most chars per doc (else 413)")] = 10_000,
+    max_body_bytes: Annotated[int, typer.Option(help="largest body (else 413)")] = 8 * 2**20,
     jvm_heap: Annotated[str, typer.Option(help="JVM -Xmx for konlpy analyzers")] = "1g",
+    dict_dir: Annotated[
+        Path, typer.Option(help="user dictionaries; share it between API instances")
+    ] = Path(".nlpfeat/dictionaries"),
 ) -> None:
-    """Serve the NLP API (FastAPI on uvicorn): /v1/analyze, /v1/features, /healthz, /docs."""
+    """Serve the NLP API (FastAPI on uvicorn): /v1/analyze, /v1/features, /v1/analyzers,
+    /v1/dictionaries, /healthz, /readyz, /metrics, /docs."""
     from pydantic import ValidationError
 
     from nlp_api import ApiSettings, run
     from nlp_api._errors import NlpApiError
 
+    def names(csv: str) -> tuple[str, ...]:
+        return tuple(a.strip() for a in csv.split(",") if a.strip())
+
     try:
         settings = ApiSettings(
             host=host,
             port=port,
-            analyzers=tuple(a.strip() for a in analyzers.split(",") if a.strip()),
+            workers=workers,
+            analyzers=names(analyzers),
+            isolate=names(isolate),
+            doc_timeout=doc_timeout,
             max_docs=max_docs,
             max_doc_chars=max_doc_chars,
+            max_body_bytes=max_body_bytes,
             jvm_heap=jvm_heap,
+            dict_dir=dict_dir,
         )
         run(settings)
     except (ValidationError, NlpApiError) as exc:

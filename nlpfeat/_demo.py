@@ -59,7 +59,7 @@ def run_demo(
     )
     try:
         with contextlib.ExitStack() as stack:
-            with console.status("starting the NLP API (loading mecab and okt on the JVM)"):
+            with console.status(f"starting the NLP API (loading {analyzer})"):
                 stack.enter_context(
                     service(
                         "api",

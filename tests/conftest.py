@@ -45,9 +45,31 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def api_url(logs: Path) -> Iterator[str]:
     """A real NLP API (uvicorn, mecab + okt on the JVM) with small limits for the 413 tests."""
     port = free_port()
-    args = ["api", "--port", str(port), "--max-docs", "200", "--max-doc-chars", "500"]
+    args = [
+        "api",
+        "--port",
+        str(port),
+        "--max-docs",
+        "200",
+        "--max-doc-chars",
+        "500",
+        "--analyzers",
+        "mecab,okt",
+        "--isolate",
+        "",
+    ]
     url = f"http://127.0.0.1:{port}"
-    with service("api", args, f"{url}/healthz", log_dir=logs):
+    with service("api", args, f"{url}/readyz", log_dir=logs):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def api_all_url(logs: Path) -> Iterator[str]:
+    """A real NLP API with all six analyzers, kkma and hannanum isolated (the defaults)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ["api", "--port", str(port), "--max-docs", "200", "--doc-timeout", "20"]
+    with service("api-all", args, f"{url}/readyz", log_dir=logs, timeout=300):
         yield url
 
 

@@ -1,30 +1,74 @@
-"""Analyzer backends, one module each, behind the `Analyzer` contract."""
+"""Analyzer backends behind the `Analyzer` contract; the tag groups of each tagset are data."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from nlp_api.analyzers._base import Analyzer, Token
+from nlp_api.analyzers._base import Analyzer, Option, Token
+from nlp_api.analyzers._tagsets import tag_group, tagset_groups
 
-__all__ = ["BACKENDS", "JVM_BACKENDS", "Analyzer", "Token", "load_analyzer"]
+__all__ = [
+    "BACKENDS",
+    "DICTIONARY_BACKENDS",
+    "JVM_BACKENDS",
+    "Analyzer",
+    "Option",
+    "Token",
+    "load_analyzer",
+    "tag_group",
+    "tagset_groups",
+]
 
 
-def _mecab() -> Analyzer:
+def _mecab(**kw: Any) -> Analyzer:
     from nlp_api.analyzers._mecab import MecabAnalyzer
 
-    return MecabAnalyzer()
+    return MecabAnalyzer(**kw)
 
 
-def _okt() -> Analyzer:
-    from nlp_api.analyzers._okt import OktAnalyzer
+def _kiwi(**kw: Any) -> Analyzer:
+    from nlp_api.analyzers._kiwi import KiwiAnalyzer
 
-    return OktAnalyzer()
-
-
-BACKENDS: dict[str, Callable[[], Analyzer]] = {"mecab": _mecab, "okt": _okt}
-JVM_BACKENDS = frozenset({"okt"})
+    return KiwiAnalyzer(**kw)
 
 
-def load_analyzer(name: str) -> Analyzer:
+def _okt(**kw: Any) -> Analyzer:
+    from nlp_api.analyzers._konlpy import OktAnalyzer
+
+    return OktAnalyzer(**kw)
+
+
+def _komoran(**kw: Any) -> Analyzer:
+    from nlp_api.analyzers._konlpy import KomoranAnalyzer
+
+    return KomoranAnalyzer(**kw)
+
+
+def _hannanum(**kw: Any) -> Analyzer:
+    from nlp_api.analyzers._konlpy import HannanumAnalyzer
+
+    return HannanumAnalyzer(**kw)
+
+
+def _kkma(**kw: Any) -> Analyzer:
+    from nlp_api.analyzers._konlpy import KkmaAnalyzer
+
+    return KkmaAnalyzer(**kw)
+
+
+BACKENDS: dict[str, Callable[..., Analyzer]] = {
+    "hannanum": _hannanum,
+    "kiwi": _kiwi,
+    "kkma": _kkma,
+    "komoran": _komoran,
+    "mecab": _mecab,
+    "okt": _okt,
+}
+JVM_BACKENDS = frozenset({"hannanum", "kkma", "komoran", "okt"})
+DICTIONARY_BACKENDS = frozenset({"kiwi", "komoran", "mecab"})
+
+
+def load_analyzer(name: str, **kwargs: Any) -> Analyzer:
     """Build the named backend; JVM backends need `start_jvm` to have run first."""
-    return BACKENDS[name]()
+    return BACKENDS[name](**kwargs)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Analyzer", "Token"]
+__all__ = ["Analyzer", "Option", "Token"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,12 +19,23 @@ class Token:
     end: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A per-request backend option (e.g. okt's `stem`)."""
+
+    type: type
+    default: Any
+    help: str = field(default="")
+
+
 @runtime_checkable
 class Analyzer(Protocol):
-    """A morphological analyzer. `pos` must be safe to call from worker threads."""
+    """A morphological analyzer. Callers hold the analyzer's lock around `pos`."""
 
     name: str
     version: str
     tagset: str
+    dictionary: str
+    options: dict[str, Option]
 
-    def pos(self, text: str) -> list[Token]: ...
+    def pos(self, text: str, **options: Any) -> list[Token]: ...

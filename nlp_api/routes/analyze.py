@@ -4,7 +4,7 @@ import orjson
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from nlp_api._deps import RegistryDep, SettingsDep
+from nlp_api._deps import MetricsDep, RegistryDep, SettingsDep
 from nlp_api._features import TERM_FORMAT
 from nlp_api._schemas import AnalyzeRequest, AnalyzeResponse, FeaturesRequest, FeaturesResponse
 from nlp_api._service import analyze, check_limits, featurize
@@ -19,38 +19,57 @@ def _json(body: dict) -> Response:
 
 
 @router.post("/analyze", response_model=AnalyzeResponse)
-def analyze_docs(req: AnalyzeRequest, registry: RegistryDep, settings: SettingsDep) -> Response:
-    """Morphemes with POS tags for each doc, in order; a failed doc gets an `error` entry."""
+def analyze_docs(
+    req: AnalyzeRequest, registry: RegistryDep, settings: SettingsDep, metrics: MetricsDep
+) -> Response:
+    """Per doc, in order: POS-tagged morphemes (`op=pos`), their forms (`morphs`) or the nouns
+    (`nouns`, by the analyzer's tagset). A doc that fails gets an `error` entry instead."""
     check_limits(req.docs, max_docs=settings.max_docs, max_doc_chars=settings.max_doc_chars)
-    analyzer, _ = registry.get(req.analyzer)
+    lease = registry.get(req.analyzer, req.dictionary)
+    with metrics.track(req.analyzer, req.op) as track:
+        results = analyze(lease, req.docs, op=req.op, options=dict(req.options))
+        track(results)
+    a = lease.analyzer
     return _json(
         {
-            "analyzer": analyzer.name,
-            "analyzer_version": analyzer.version,
-            "results": analyze(registry, req.analyzer, req.docs),
+            "analyzer": a.name,
+            "analyzer_version": a.version,
+            "dictionary": a.dictionary,
+            "op": req.op,
+            "results": results,
         }
     )
 
 
 @router.post("/features", response_model=FeaturesResponse)
-def features(req: FeaturesRequest, registry: RegistryDep, settings: SettingsDep) -> Response:
-    """Hashed morpheme uni+bi-gram counts per doc (Spark HashingTF-compatible indices)."""
+def features(
+    req: FeaturesRequest, registry: RegistryDep, settings: SettingsDep, metrics: MetricsDep
+) -> Response:
+    """Hashed morpheme n-gram features per doc under a feature spec; indices equal Spark ML
+    HashingTF's for the same term strings. The spec and its hash come back with them."""
     check_limits(req.docs, max_docs=settings.max_docs, max_doc_chars=settings.max_doc_chars)
-    analyzer, _ = registry.get(req.analyzer)
-    results = featurize(
-        registry,
-        req.analyzer,
-        req.docs,
-        num_features=req.num_features,
-        return_terms=req.return_terms,
-        return_tokens=req.return_tokens,
-    )
+    spec = req.feature_spec()
+    lease = registry.get(req.analyzer, req.dictionary)
+    with metrics.track(req.analyzer, "features") as track:
+        results = featurize(
+            lease,
+            req.docs,
+            spec,
+            options=dict(req.options),
+            return_terms=req.return_terms,
+            return_tokens=req.return_tokens,
+        )
+        track(results)
+    a = lease.analyzer
     return _json(
         {
-            "analyzer": analyzer.name,
-            "analyzer_version": analyzer.version,
-            "num_features": req.num_features,
+            "analyzer": a.name,
+            "analyzer_version": a.version,
+            "dictionary": a.dictionary,
+            "num_features": spec.num_features,
             "term_format": TERM_FORMAT,
+            "spec": spec.model_dump(mode="json"),
+            "spec_hash": spec.digest(a.name),
             "results": results,
         }
     )

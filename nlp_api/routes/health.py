@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from nlp_api._deps import RegistryDep
 
@@ -10,6 +11,17 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(registry: RegistryDep) -> dict:
-    """Liveness: the worker answers and its analyzers are loaded."""
-    return {"status": "ok", "analyzers": registry.names()}
+def healthz() -> dict:
+    """Liveness: this worker answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(registry: RegistryDep) -> JSONResponse:
+    """Readiness: 200 once every configured analyzer is loaded and warmed up, else 503."""
+    ready = registry.ready
+    return JSONResponse(
+        {"ready": ready, "analyzers": registry.states()},
+        status_code=200 if ready else 503,
+        headers={} if ready else {"Retry-After": "1"},
+    )

@@ -100,3 +100,40 @@ def test_openapi_docs(api_url: str) -> None:
     assert httpx.get(f"{api_url}/docs").status_code == 200
     paths = httpx.get(f"{api_url}/openapi.json").json()["paths"]
     assert {"/v1/analyze", "/v1/features", "/healthz"} <= set(paths)
+
+
+def test_feature_spec_filters_and_comes_back_with_its_hash(api_url: str) -> None:
+    doc = ["영화가 정말 너무 재밌어요"]
+
+    def terms(spec: dict) -> dict:
+        body = {"analyzer": "mecab", "docs": doc, "spec": spec, "return_terms": True}
+        resp = post(api_url, "/v1/features", body)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    everything = terms({})
+    content = terms({"pos_filter": "nouns", "ngram_range": [1, 1], "binary": True})
+    no_stop = terms({"pos_filter": "content", "ngram_range": [1, 1], "stopwords": ["정말"]})
+    assert content["results"][0]["terms"] == ["영화/NNG"]
+    assert content["results"][0]["values"] == [1.0]
+    assert "정말/MAG" not in no_stop["results"][0]["terms"]
+    assert "너무/MAG" in no_stop["results"][0]["terms"]
+    assert len(everything["results"][0]["terms"]) > len(no_stop["results"][0]["terms"])
+    assert content["spec"]["pos_filter"] == "nouns"
+    hashes = {everything["spec_hash"], content["spec_hash"], no_stop["spec_hash"]}
+    assert len(hashes) == 3 and everything["spec_hash"] == terms({})["spec_hash"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"num_features": 1000},
+        {"spec": {"num_features": 1000}},
+        {"spec": {"ngram_range": [2, 1]}},
+        {"spec": {"pos_filter": "verbs-only"}},
+        {"num_features": 1024, "spec": {"num_features": 2048}},
+    ],
+)
+def test_bad_feature_specs_are_422(api_url: str, body: dict) -> None:
+    resp = post(api_url, "/v1/features", {"analyzer": "mecab", "docs": ["x"], **body})
+    assert resp.status_code == 422 and resp.headers["content-type"].startswith(PROBLEM)

@@ -8,7 +8,8 @@ from nlp_api import ApiSettings, Registry, Token, create_app
 
 
 class Whitespace:
-    name, version, tagset = "mecab", "fake 0", "fake"
+    name, version, tagset, dictionary = "mecab", "fake 0", "mecab-ko-dic", "none"
+    options: dict = {}
 
     def pos(self, text: str) -> list[Token]:
         if "boom" in text:
@@ -30,7 +31,7 @@ def test_one_failing_doc_gets_its_own_error_and_the_rest_succeed() -> None:
     first, bad, last = resp.json()["results"]
     assert first["terms"] == ["a/NNG", "b/NNG", "a/NNG b/NNG"]
     assert bad == {
-        "error": {"type": "AnalyzerFailed", "detail": "mecab: RuntimeError('backend crashed')"}
+        "error": {"type": "AnalyzerFailed", "detail": "mecab: RuntimeError: backend crashed"}
     }
     assert last["terms"] == ["c/NNG"]
 

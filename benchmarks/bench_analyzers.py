@@ -1,0 +1,414 @@
+"""docs/s of every analyzer: the library's own loop, our backend, and /v1/analyze; one run.
+
+    python benchmarks/bench_analyzers.py [--data ../shared/data/reviews_train.tsv] [--n 2000]
+        [--analyzers mecab,kiwi,komoran,okt,hannanum,kkma] [--seconds 8] [--batch-size 64]
+        [--scaling mecab,kiwi]
+
+Each measurement runs the same docs (in order, cycling) for `--seconds` of wall time after a
+warm-up of 50 docs. The in-process loops run in a fresh process per analyzer and kind, so
+JVMs and memory stay apart. The API runs one worker fed by one sequential client (the worker
+is the bottleneck, as the library loop is on one core); the scaling table runs 1 vs 2 workers
+fed by 4 client threads; the memory table is the resident set of the one-worker API and of
+its isolated analyzer processes.
+
+Absolute numbers drift on a shared machine; the ratios, measured side by side in one run, are
+the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pandas as pd
+import psutil
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nlpfeat._services import free_port, service
+
+ROOT = Path(__file__).resolve().parents[1]
+ANALYZERS = ("mecab", "kiwi", "komoran", "okt", "hannanum", "kkma")
+DEFAULT_ISOLATED = frozenset({"kkma", "hannanum"})
+KONLPY_CLASSES = {"okt": "Okt", "komoran": "Komoran", "hannanum": "Hannanum", "kkma": "Kkma"}
+WARMUP_DOCS = 50
+API_GOAL = 0.9
+BACKEND_GOALS = {"okt": 2.5, "komoran": 1.5}
+SCALING_GOAL = 1.8
+SCALING_CLIENTS = 4
+MB = 2**20
+
+
+def load(path: Path, n: int) -> list[str]:
+    df = pd.read_csv(path, sep="\t", quoting=3, usecols=["document"], nrows=n)
+    return df["document"].fillna("").astype(str).tolist()
+
+
+# --- in-process loops, each in a fresh child process -------------------------------------
+
+
+def library_tagger(name: str) -> Callable[[str], object]:
+    """The call a user of the library would write, started the library's own way."""
+    if name == "mecab":
+        import mecab
+
+        return mecab.MeCab().pos
+    if name == "kiwi":
+        from kiwipiepy import Kiwi
+
+        return Kiwi().tokenize
+    import konlpy.tag
+
+    return getattr(konlpy.tag, KONLPY_CLASSES[name])().pos
+
+
+def backend_tagger(name: str) -> Callable[[str], object]:
+    from nlp_api import start_jvm
+    from nlp_api.analyzers import JVM_BACKENDS, load_analyzer
+
+    if name in JVM_BACKENDS:
+        start_jvm()
+    return load_analyzer(name).pos
+
+
+def per_doc_loop(pos: Callable[[str], object], docs: list[str], seconds: float) -> dict:
+    """Cold rate over the first WARMUP_DOCS, then docs in order (cycling) for `seconds`."""
+    errors = 0
+
+    def call(doc: str) -> None:
+        nonlocal errors
+        try:
+            pos(doc)
+        except Exception:
+            errors += 1
+
+    start = time.perf_counter()
+    for doc in docs[:WARMUP_DOCS]:
+        call(doc)
+    cold = min(WARMUP_DOCS, len(docs)) / (time.perf_counter() - start)
+    done, start = 0, time.perf_counter()
+    deadline = start + seconds
+    while time.perf_counter() < deadline:
+        call(docs[done % len(docs)])
+        done += 1
+    elapsed = time.perf_counter() - start
+    return {"cold": cold, "rate": done / elapsed, "docs": done, "errors": errors}
+
+
+def child_main(kind: str, name: str, data: Path, n: int, seconds: float) -> None:
+    docs = load(data, n)
+    proc = psutil.Process()
+    rss_before = proc.memory_info().rss
+    start = time.perf_counter()
+    pos = (library_tagger if kind == "library" else backend_tagger)(name)
+    result = {"load_s": time.perf_counter() - start, **per_doc_loop(pos, docs, seconds)}
+    result["rss_mb"] = (proc.memory_info().rss - rss_before) / MB
+    print("\n" + json.dumps(result), flush=True)
+
+
+def in_fresh_process(kind: str, name: str, args: argparse.Namespace) -> dict | None:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, name]
+    cmd += ["--data", str(args.data), "--n", str(args.n), "--seconds", str(args.seconds)]
+    try:
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=args.seconds * 4 + 240, check=True
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        tail = (exc.stderr or "")[-400:] if isinstance(exc.stderr, str) else ""
+        Console(stderr=True).print(f"[red]{kind} {name} failed:[/] {exc}\n{tail}")
+        return None
+    last = [line for line in done.stdout.splitlines() if line.startswith("{")][-1]
+    return json.loads(last)
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def wait_ready(url: str, timeout: float = 600.0) -> dict[str, str]:
+    """{} once /readyz is 200; else the analyzers whose loading failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            resp = httpx.get(f"{url}/readyz", timeout=5)
+            if resp.status_code == 200:
+                return {}
+            states = resp.json().get("analyzers", {})
+            if states and all(s == "ready" or s.startswith("failed") for s in states.values()):
+                return {a: s for a, s in states.items() if s != "ready"}
+        time.sleep(0.5)
+    raise TimeoutError(f"{url}/readyz not 200 after {timeout:.0f}s")
+
+
+@contextlib.contextmanager
+def api_server(
+    analyzers: list[str], workers: int, logs: Path, isolate: str | None = None, tag: str = ""
+) -> Iterator[tuple[str, subprocess.Popen, dict[str, str]]]:
+    """One `nlpfeat api`; yields (url, process, analyzers that failed to load)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = ["api", "--port", str(port), "--workers", str(workers)]
+    cmd += ["--analyzers", ",".join(analyzers)]
+    if isolate is not None:
+        cmd += ["--isolate", isolate]
+    with service(f"api-w{workers}{tag}", cmd, f"{url}/healthz", log_dir=logs) as proc:
+        yield url, proc, wait_ready(url)
+
+
+def bodies(name: str, docs: list[str], batch: int) -> list[tuple[bytes, int]]:
+    """Request bodies encoded once, so the client spends its CPU on sending, not encoding."""
+    chunks = [docs[i : i + batch] for i in range(0, len(docs), batch)]
+    return [(orjson.dumps({"analyzer": name, "docs": c}), len(c)) for c in chunks]
+
+
+def post(http: httpx.Client, body: bytes) -> tuple[int, int]:
+    resp = http.post("/v1/analyze", content=body, headers={"content-type": "application/json"})
+    resp.raise_for_status()
+    results = orjson.loads(resp.content)["results"]
+    return len(results), sum("error" in r for r in results)
+
+
+def api_probe(url: str, name: str, docs: list[str]) -> str | None:
+    """None if /v1/analyze answers for `name` without error entries, else what went wrong."""
+    with httpx.Client(base_url=url, timeout=120) as http:
+        try:
+            _, errors = post(http, orjson.dumps({"analyzer": name, "docs": docs[:4]}))
+        except httpx.HTTPError as exc:
+            return str(exc)
+    return f"{errors} error entries" if errors else None
+
+
+def api_sequential(url: str, reqs: list[tuple[bytes, int]], seconds: float) -> dict:
+    """One client, one request at a time: warm up (>= 50 docs and >= 1 s), then `seconds`."""
+    with httpx.Client(base_url=url, timeout=300) as http:
+        done, i, start = 0, 0, time.perf_counter()
+        while done < WARMUP_DOCS or time.perf_counter() - start < 1.0:
+            done += post(http, reqs[i % len(reqs)][0])[0]
+            i += 1
+        done, errors, start = 0, 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            n, e = post(http, reqs[i % len(reqs)][0])
+            done, errors, i = done + n, errors + e, i + 1
+        elapsed = time.perf_counter() - start
+    return {"rate": done / elapsed, "docs": done, "errors": errors}
+
+
+def api_concurrent(url: str, reqs: list[tuple[bytes, int]], seconds: float) -> float:
+    """SCALING_CLIENTS threads, each with its own connection, sending for `seconds`."""
+    counts = [0] * SCALING_CLIENTS
+    clock: dict[str, float] = {}
+
+    def go() -> None:
+        clock["start"] = time.perf_counter()
+        clock["deadline"] = clock["start"] + seconds
+
+    gate = threading.Barrier(SCALING_CLIENTS, action=go)
+
+    def client(k: int) -> None:
+        with httpx.Client(base_url=url, timeout=300) as http:
+            for j in range(2):  # warm-up
+                post(http, reqs[(k + j) % len(reqs)][0])
+            gate.wait()
+            i = k
+            while time.perf_counter() < clock["deadline"]:
+                counts[k] += post(http, reqs[i % len(reqs)][0])[0]
+                i += SCALING_CLIENTS
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(SCALING_CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - clock["start"])
+
+
+def memory(pid: int) -> list[tuple[str, float]]:
+    api = psutil.Process(pid)
+    rows = [(f"API worker (pid {pid})", api.memory_info().rss / MB)]
+    for child in api.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            what = " ".join(child.cmdline()[1:])[-60:]
+            rows.append((f"  child {child.pid}: {what}", child.memory_info().rss / MB))
+    return rows
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def verdict(value: float | None, goal: float) -> str:
+    if value is None:
+        return "n/a"
+    ok = value >= goal
+    return f"[{'green' if ok else 'red'}]{value:.2f}x {'PASS' if ok else 'FAIL'}[/]"
+
+
+def ratio(a: dict | None, b: dict | None) -> float | None:
+    return a["rate"] / b["rate"] if a and b and b["rate"] else None
+
+
+def rate(r: dict | None, key: str = "rate") -> str:
+    if r is None:
+        return "failed"
+    note = f" ({r['errors']} err)" if r.get("errors") else ""
+    return f"{r[key]:,.0f}{note}" if r[key] >= 100 else f"{r[key]:,.1f}{note}"
+
+
+def run_main_api(
+    args: argparse.Namespace, docs: list[str], logs: Path, progress: Progress
+) -> tuple[dict[str, dict | None], dict[str, list[tuple[str, float]]], str]:
+    """/v1/analyze per analyzer on one worker, default isolation (or none, as a fallback)."""
+    results: dict[str, dict | None] = {}
+    mem: dict[str, list[tuple[str, float]]] = {}
+    isolate, note = None, "default isolation (kkma, hannanum in child processes)"
+    task = progress.add_task("API: starting one worker, loading analyzers", total=None)
+    for attempt in range(2):
+        with api_server(args.analyzers, 1, logs, isolate, f"-try{attempt}") as (url, proc, failed):
+            broken = dict(failed)
+            for name in DEFAULT_ISOLATED.intersection(args.analyzers) - failed.keys():
+                problem = api_probe(url, name, docs) if isolate is None else None
+                if problem:
+                    broken[name] = problem
+            if attempt == 0 and DEFAULT_ISOLATED.intersection(broken):
+                progress.console.print(f"[yellow]isolation not working[/] ({broken}); retrying")
+                isolate, note = "", "NO isolation (--isolate ''): isolated analyzers failed"
+                continue
+            mem["after ready"] = memory(proc.pid)
+            for name in args.analyzers:
+                progress.update(task, description=f"API: {name}, one sequential client")
+                if name in broken:
+                    results[name] = None
+                    continue
+                reqs = bodies(name, docs, args.batch_size)
+                results[name] = api_sequential(url, reqs, args.seconds)
+            mem["after benchmark"] = memory(proc.pid)
+            break
+    progress.remove_task(task)
+    return results, mem, note
+
+
+def run_scaling(
+    args: argparse.Namespace, docs: list[str], logs: Path, progress: Progress
+) -> dict[str, dict[int, float]]:
+    out: dict[str, dict[int, float]] = {name: {} for name in args.scaling}
+    task = progress.add_task("scaling", total=2 * len(args.scaling))
+    for workers in (1, 2):
+        progress.update(task, description=f"scaling: starting {workers} worker(s)")
+        with api_server(args.scaling, workers, logs, "") as (url, _, failed):
+            for name in args.scaling:
+                progress.update(task, description=f"scaling: {name}, {workers} worker(s)")
+                if name not in failed:
+                    out[name][workers] = api_concurrent(
+                        url, bodies(name, docs, args.batch_size), args.seconds
+                    )
+                progress.advance(task)
+    progress.remove_task(task)
+    return out
+
+
+def print_tables(console: Console, args: argparse.Namespace, n: int, res: dict) -> None:
+    table = Table(
+        title=f"{n:,} reviews, {args.seconds:g} s per measurement, API: one worker, one "
+        f"sequential client, batches of {args.batch_size}, {res['note']}"
+    )
+    cols = ["analyzer", "load s (lib)", "library cold", "library docs/s", "our backend docs/s"]
+    cols += ["API docs/s", f"API / library (goal {API_GOAL}x)"]
+    goals = ", ".join(f"{a} {g}x" for a, g in BACKEND_GOALS.items())
+    cols += [f"backend / library ({goals})", "backend RSS MB"]
+    for col in cols:
+        table.add_column(col, justify="left" if col == "analyzer" else "right")
+    for name in args.analyzers:
+        lib, own, api = res["library"][name], res["backend"][name], res["api"][name]
+        goal = BACKEND_GOALS.get(name)
+        backend_vs = verdict(ratio(own, lib), goal) if goal else f"{ratio(own, lib) or 0:.2f}x"
+        table.add_row(
+            name,
+            f"{lib['load_s']:.1f}" if lib else "-",
+            rate(lib, "cold"),
+            rate(lib),
+            rate(own),
+            rate(api),
+            verdict(ratio(api, lib), API_GOAL),
+            backend_vs,
+            f"{own['rss_mb']:,.0f}" if own else "-",
+        )
+    console.print(table)
+    scaling = Table(
+        title=f"workers scaling: {SCALING_CLIENTS} client threads, batches of "
+        f"{args.batch_size}, {psutil.cpu_count()} cores"
+    )
+    for col in ("analyzer", "1 worker docs/s", "2 workers docs/s", f"2 / 1 (goal {SCALING_GOAL}x)"):
+        scaling.add_column(col, justify="left" if col == "analyzer" else "right")
+    for name, by in res["scaling"].items():
+        one, two = by.get(1), by.get(2)
+        scaling.add_row(
+            name,
+            f"{one:,.0f}" if one else "failed",
+            f"{two:,.0f}" if two else "failed",
+            verdict(two / one if one and two else None, SCALING_GOAL),
+        )
+    console.print(scaling)
+    mem = Table(title=f"resident memory, one API worker, {','.join(args.analyzers)}, {res['note']}")
+    mem.add_column("process")
+    for when in res["memory"]:
+        mem.add_column(f"RSS MB {when}", justify="right")
+    labels = dict.fromkeys(label for rows in res["memory"].values() for label, _ in rows)
+    for label in labels:
+        cells = [dict(rows).get(label) for rows in res["memory"].values()]
+        mem.add_row(label, *(f"{c:,.0f}" if c is not None else "-" for c in cells))
+    mem.add_row(
+        "[bold]total[/]", *(f"{sum(m for _, m in rows):,.0f}" for rows in res["memory"].values())
+    )
+    console.print(mem)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/reviews_train.tsv")
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--analyzers", default=",".join(ANALYZERS))
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--scaling", default="mecab,kiwi", help="analyzers for 1 vs 2 workers")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.analyzers = [a.strip() for a in args.analyzers.split(",") if a.strip()]
+    args.scaling = [a.strip() for a in args.scaling.split(",") if a.strip()]
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child:
+        child_main(*args.child, args.data, args.n, args.seconds)
+        return
+    console = Console(width=max(Console().width, 150))
+    docs = load(args.data, args.n)
+    logs = Path(tempfile.mkdtemp(prefix="nlpfeat-bench-"))
+    res: dict = {"library": {}, "backend": {}}
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("in-process", total=2 * len(args.analyzers))
+        for name in args.analyzers:
+            for kind in ("library", "backend"):
+                progress.update(task, description=f"in-process: {kind} {name} (fresh process)")
+                res[kind][name] = in_fresh_process(kind, name, args)
+                progress.advance(task)
+        progress.remove_task(task)
+        res["api"], res["memory"], res["note"] = run_main_api(args, docs, logs, progress)
+        res["scaling"] = run_scaling(args, docs, logs, progress)
+    print_tables(console, args, len(docs), res)
+    console.print(f"server logs: {logs}")
+
+
+if __name__ == "__main__":
+    main()
