@@ -5,11 +5,12 @@
         [--scaling mecab,kiwi]
 
 Each measurement runs the same docs (in order, cycling) for `--seconds` of wall time after a
-warm-up of 50 docs. The in-process loops run in a fresh process per analyzer and kind, so
-JVMs and memory stay apart. The API runs one worker fed by one sequential client (the worker
-is the bottleneck, as the library loop is on one core); the scaling table runs 1 vs 2 workers
-fed by 4 client threads; the memory table is the resident set of the one-worker API and of
-its isolated analyzer processes.
+warm-up (at least 50 docs and `--warmup` seconds: konlpy's JVM analyzers need seconds of JIT
+before they reach speed; okt runs ~4x faster after 5 s). The in-process loops run in a fresh
+process per analyzer and kind, so JVMs and memory stay apart. The API runs one worker fed by
+one sequential client (the worker is the bottleneck, as the library loop is on one core); the
+scaling table runs 1 vs 2 workers fed by 4 client threads; the memory table is the resident
+set of the one-worker API and of its isolated analyzer processes.
 
 Absolute numbers drift on a shared machine; the ratios, measured side by side in one run, are
 the result.
@@ -82,8 +83,11 @@ def backend_tagger(name: str) -> Callable[[str], object]:
     return load_analyzer(name).pos
 
 
-def per_doc_loop(pos: Callable[[str], object], docs: list[str], seconds: float) -> dict:
-    """Cold rate over the first WARMUP_DOCS, then docs in order (cycling) for `seconds`."""
+def per_doc_loop(
+    pos: Callable[[str], object], docs: list[str], seconds: float, warmup: float
+) -> dict:
+    """Cold rate over the first WARMUP_DOCS; warm up (>= WARMUP_DOCS and >= `warmup` s: the
+    JVM's JIT needs seconds), then docs in order (cycling) for `seconds`."""
     errors = 0
 
     def call(doc: str) -> None:
@@ -97,6 +101,10 @@ def per_doc_loop(pos: Callable[[str], object], docs: list[str], seconds: float) 
     for doc in docs[:WARMUP_DOCS]:
         call(doc)
     cold = min(WARMUP_DOCS, len(docs)) / (time.perf_counter() - start)
+    i = WARMUP_DOCS
+    while time.perf_counter() - start < warmup:
+        call(docs[i % len(docs)])
+        i += 1
     done, start = 0, time.perf_counter()
     deadline = start + seconds
     while time.perf_counter() < deadline:
@@ -106,13 +114,13 @@ def per_doc_loop(pos: Callable[[str], object], docs: list[str], seconds: float) 
     return {"cold": cold, "rate": done / elapsed, "docs": done, "errors": errors}
 
 
-def child_main(kind: str, name: str, data: Path, n: int, seconds: float) -> None:
+def child_main(kind: str, name: str, data: Path, n: int, seconds: float, warmup: float) -> None:
     docs = load(data, n)
     proc = psutil.Process()
     rss_before = proc.memory_info().rss
     start = time.perf_counter()
     pos = (library_tagger if kind == "library" else backend_tagger)(name)
-    result = {"load_s": time.perf_counter() - start, **per_doc_loop(pos, docs, seconds)}
+    result = {"load_s": time.perf_counter() - start, **per_doc_loop(pos, docs, seconds, warmup)}
     result["rss_mb"] = (proc.memory_info().rss - rss_before) / MB
     print("\n" + json.dumps(result), flush=True)
 
@@ -120,9 +128,14 @@ def child_main(kind: str, name: str, data: Path, n: int, seconds: float) -> None
 def in_fresh_process(kind: str, name: str, args: argparse.Namespace) -> dict | None:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, name]
     cmd += ["--data", str(args.data), "--n", str(args.n), "--seconds", str(args.seconds)]
+    cmd += ["--warmup", str(args.warmup)]
     try:
         done = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=args.seconds * 4 + 240, check=True
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=(args.seconds + args.warmup) * 4 + 240,
+            check=True,
         )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         tail = (exc.stderr or "")[-400:] if isinstance(exc.stderr, str) else ""
@@ -188,11 +201,12 @@ def api_probe(url: str, name: str, docs: list[str]) -> str | None:
     return f"{errors} error entries" if errors else None
 
 
-def api_sequential(url: str, reqs: list[tuple[bytes, int]], seconds: float) -> dict:
-    """One client, one request at a time: warm up (>= 50 docs and >= 1 s), then `seconds`."""
+def api_sequential(url: str, reqs: list[tuple[bytes, int]], seconds: float, warmup: float) -> dict:
+    """One client, one request at a time: warm up (>= 50 docs and >= `warmup` s), then
+    `seconds`."""
     with httpx.Client(base_url=url, timeout=300) as http:
         done, i, start = 0, 0, time.perf_counter()
-        while done < WARMUP_DOCS or time.perf_counter() - start < 1.0:
+        while done < WARMUP_DOCS or time.perf_counter() - start < warmup:
             done += post(http, reqs[i % len(reqs)][0])[0]
             i += 1
         done, errors, start = 0, 0, time.perf_counter()
@@ -289,7 +303,7 @@ def run_main_api(
                     results[name] = None
                     continue
                 reqs = bodies(name, docs, args.batch_size)
-                results[name] = api_sequential(url, reqs, args.seconds)
+                results[name] = api_sequential(url, reqs, args.seconds, args.warmup)
             mem["after benchmark"] = memory(proc.pid)
             break
     progress.remove_task(task)
@@ -317,7 +331,8 @@ def run_scaling(
 
 def print_tables(console: Console, args: argparse.Namespace, n: int, res: dict) -> None:
     table = Table(
-        title=f"{n:,} reviews, {args.seconds:g} s per measurement, API: one worker, one "
+        title=f"{n:,} reviews, {args.seconds:g} s per measurement after {args.warmup:g} s "
+        f"warm-up, API: one worker, one "
         f"sequential client, batches of {args.batch_size}, {res['note']}"
     )
     cols = ["analyzer", "load s (lib)", "library cold", "library docs/s", "our backend docs/s"]
@@ -378,6 +393,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--analyzers", default=",".join(ANALYZERS))
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of JIT warm-up")
     parser.add_argument("--scaling", default="mecab,kiwi", help="analyzers for 1 vs 2 workers")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -389,7 +405,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     if args.child:
-        child_main(*args.child, args.data, args.n, args.seconds)
+        child_main(*args.child, args.data, args.n, args.seconds, args.warmup)
         return
     console = Console(width=max(Console().width, 150))
     docs = load(args.data, args.n)

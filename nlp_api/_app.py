@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from nlp_api._config import ApiSettings
 from nlp_api._dictionaries import DictionaryStore, make_variant_builder
+from nlp_api._limits import BodySizeLimit
 from nlp_api._metrics import Metrics
 from nlp_api._problem import install_problem_handlers
 from nlp_api._registry import Registry
@@ -68,8 +69,8 @@ def create_app(settings: ApiSettings, *, registry: Registry | None = None) -> Fa
         summary="Korean morpheme analysis and hashed n-gram features, six analyzers",
         version="0.2.0",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_problem_handlers(app)
@@ -94,6 +95,4 @@ def run(settings: ApiSettings) -> None:
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
     with tempfile.TemporaryDirectory(prefix="nlpfeat-metrics-") as metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        uvicorn.run(
-            "nlp_api._app:app_from_env", factory=True, workers=settings.workers, **common
-        )
+        uvicorn.run("nlp_api._app:app_from_env", factory=True, workers=settings.workers, **common)

@@ -52,7 +52,10 @@ __all__ = [
     "DictionaryStore",
     "InvalidDictionary",
     "UserWord",
+    "check_name",
+    "content_version",
     "make_variant_builder",
+    "validate_words",
 ]
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -99,6 +102,7 @@ class DictionaryInfo:
 
 
 def check_name(name: str) -> str:
+    """`name`, or `InvalidDictionary` naming `NAME_PATTERN` (names are file names)."""
     if not NAME_PATTERN.fullmatch(name):
         raise InvalidDictionary(
             f"dictionary name {name!r} must match {NAME_PATTERN.pattern} "
@@ -197,7 +201,7 @@ class DictionaryStore:
             raw = json.loads(path.read_text("utf-8"))
             words = tuple(UserWord(w["form"], w["tag"], w.get("score")) for w in raw["words"])
             return DictionaryInfo(name, str(raw["version"]), str(raw["updated_at"]), words)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise DictionaryCorrupt(
                 f"user dictionary {name!r} at {path} is unreadable: {exc}"
             ) from exc

@@ -12,10 +12,10 @@ from __future__ import annotations
 __all__ = [
     "AnalyzerFailed",
     "AnalyzerNotReady",
+    "AnalyzerUnavailable",
     "BadOption",
     "DictionaryNotFound",
     "DictionaryUnsupported",
-    "AnalyzerUnavailable",
     "JavaNotFound",
     "NlpApiError",
     "PayloadTooLarge",

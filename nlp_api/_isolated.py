@@ -35,7 +35,7 @@ from typing import Any
 
 from nlp_api._errors import AnalyzerFailed, AnalyzerNotReady, AnalyzerUnavailable
 from nlp_api._service import InvalidText, clean_text
-from nlp_api.analyzers import JVM_BACKENDS, Analyzer, Option, Token, load_analyzer
+from nlp_api.analyzers import JVM_BACKENDS, WARM_UP_TEXT, Analyzer, Option, Token, load_analyzer
 
 __all__ = ["DocCrashed", "DocTimeout", "IsolatedAnalyzer"]
 
@@ -89,6 +89,8 @@ def _child_main(
     threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
     try:
         analyzer = _build(name, jvm_heap, kwargs, factory)
+        if factory is None:
+            analyzer.pos(WARM_UP_TEXT)  # first calls load lazily: not under the doc timeout
         meta = {
             "name": analyzer.name,
             "version": analyzer.version,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from nlp_api._errors import AnalyzerNotReady, DictionaryUnsupported, UnknownAnalyzer
-from nlp_api.analyzers import DICTIONARY_BACKENDS, Analyzer
+from nlp_api.analyzers import DICTIONARY_BACKENDS, WARM_UP_TEXT, Analyzer
 
 __all__ = ["Lease", "Registry"]
 
@@ -50,7 +50,7 @@ class Registry:
         for name in names:
             try:
                 analyzer = loader(name)
-                analyzer.pos("아버지가 방에 들어가신다. 영화 정말 재밌어요 ㅋㅋ")  # warm-up
+                analyzer.pos(WARM_UP_TEXT)
             except Exception as exc:
                 log.exception("analyzer %s failed to load", name)
                 self._state[name] = f"failed: {exc}"

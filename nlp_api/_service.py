@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 import unicodedata
-from collections.abc import Callable
 from typing import Any, Literal
 
 from nlp_api._errors import BadOption, PayloadTooLarge
@@ -18,7 +16,6 @@ __all__ = ["Op", "Outcome", "analyze", "check_limits", "clean_text", "featurize"
 Result = dict[str, Any]
 Op = Literal["pos", "morphs", "nouns"]
 Outcome = list[Token] | Result
-Observer = Callable[[str, str, list[Outcome], float], None]
 _CONTROL = frozenset({"Cc", "Cf", "Zl", "Zp"})
 _KEEP = frozenset("\t\n\r")
 
@@ -42,7 +39,7 @@ def check_limits(docs: list[str], *, max_docs: int, max_doc_chars: int) -> None:
 def clean_text(text: str) -> str:
     """Control and format characters (NUL, zero-width, bidi marks...) become spaces, one for
     one, so offsets still index the caller's text; lone surrogates are refused."""
-    if text.isprintable() and text.isascii():
+    if text.isprintable():  # no control, format, separator or surrogate code points
         return text
     out = []
     for ch in text:
@@ -134,9 +131,3 @@ def featurize(
             result["tokens"] = [f"{t.form}/{t.tag}" for t in r]
         results.append(result)
     return results
-
-
-def timed(fn: Callable[[], list[Result]]) -> tuple[list[Result], float]:
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start

@@ -47,9 +47,7 @@ class FeatureSpec(BaseModel):
     def digest(self, analyzer: str) -> str:
         """A stable hash of what decides the features: this spec, the analyzer, the hashing."""
         canonical = {**self.model_dump(mode="json"), "analyzer": analyzer, "hashing": HASHING}
-        return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()[
-            :16
-        ]
+        return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
 def select_tokens(tokens: list[Token], spec: FeatureSpec, tagset: str) -> list[Token]:
@@ -62,7 +60,5 @@ def select_tokens(tokens: list[Token], spec: FeatureSpec, tagset: str) -> list[T
         prefixes = tuple(spec.pos_filter)
     stop = frozenset(spec.stopwords)
     return [
-        t
-        for t in tokens
-        if (prefixes is None or t.tag.startswith(prefixes)) and t.form not in stop
+        t for t in tokens if (prefixes is None or t.tag.startswith(prefixes)) and t.form not in stop
     ]

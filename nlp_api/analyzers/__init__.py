@@ -12,6 +12,7 @@ __all__ = [
     "BACKENDS",
     "DICTIONARY_BACKENDS",
     "JVM_BACKENDS",
+    "WARM_UP_TEXT",
     "Analyzer",
     "Option",
     "Token",
@@ -65,6 +66,8 @@ BACKENDS: dict[str, Callable[..., Analyzer]] = {
     "mecab": _mecab,
     "okt": _okt,
 }
+WARM_UP_TEXT = "아버지가 방에 들어가신다. 영화 정말 재밌어요 ㅋㅋ"
+"""Analysed once before an analyzer counts as ready: first calls load dictionaries lazily."""
 JVM_BACKENDS = frozenset({"hannanum", "kkma", "komoran", "okt"})
 DICTIONARY_BACKENDS = frozenset({"kiwi", "komoran", "mecab"})
 

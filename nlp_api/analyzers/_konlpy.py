@@ -59,7 +59,9 @@ class OktAnalyzer:
         return [Token(*t.rsplit("/", 1)) for t in joined.split(_SEP)] if joined else []
 
 
-_KOMORAN_TOKEN = re.compile(r"Token \[morph=(.*?), pos=([A-Z]+), beginIndex=(\d+), endIndex=(\d+)\]")
+_KOMORAN_TOKEN = re.compile(
+    r"Token \[morph=(.*?), pos=([A-Z]+), beginIndex=(\d+), endIndex=(\d+)\]"
+)
 
 
 class KomoranAnalyzer:

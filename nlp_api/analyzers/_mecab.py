@@ -1,4 +1,10 @@
-"""mecab-ko through python-mecab-ko: a C++ analyzer with the mecab-ko-dic dictionary."""
+"""mecab-ko through python-mecab-ko: a C++ analyzer with the mecab-ko-dic dictionary.
+
+`MeCab.parse` builds a Morpheme, a Feature (eight fields) and a Span per token and then we
+throw them away: about half the time of a call. We read the lattice it fills instead and keep
+only the surface, the tag (the feature's first field) and the span; the golden tests prove
+the output equals `MeCab().pos`.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +29,11 @@ class MecabAnalyzer:
             raise AnalyzerUnavailable(
                 "mecab", "install python-mecab-ko: pip install python-mecab-ko"
             ) from exc
-        self._tagger = mecab.MeCab(user_dictionary_path=user_dictionary)
+        from mecab.utils import create_lattice
+
+        self._tagger = mecab.MeCab(user_dictionary_path=user_dictionary)._tagger
+        self._lattice = create_lattice
+        self._error = mecab.MeCabError
         self.version = f"python-mecab-ko {version('python-mecab-ko')}"
         self.dictionary = f"mecab-ko-dic {version('python-mecab-ko-dic')}" + (
             f" + {label}" if label else ""
@@ -32,7 +42,10 @@ class MecabAnalyzer:
     def pos(self, text: str) -> list[Token]:
         if not text.strip():
             return []
+        lattice = self._lattice(text)
+        if not self._tagger.parse(lattice):
+            raise self._error(self._tagger.what())
         return [
-            Token(m.surface, m.feature.pos, m.span.start, m.span.end)
-            for m in self._tagger.parse(text)
+            Token(node.surface, node.feature.partition(",")[0], start, end)
+            for (start, end), node in lattice
         ]

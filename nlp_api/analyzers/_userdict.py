@@ -52,6 +52,10 @@ _SEJONG = (
     "EP EF EC ETN ETM XPN XSN XSV XSA XR SF SE SL SH SN"
 )
 
+_MECAB_BY_FORM = "JC JKB JKC JKG JKO JKQ JKS JKV JX NNB NNBC VCP ETM XSN"
+"""mecab-ko-dic keys these closed classes' left context ids by form: dict-index finds no id
+for a new form ("cannot find LEFT-ID"), so a user dictionary cannot add to them."""
+
 
 def _tags(*groups: str) -> frozenset[str]:
     return frozenset(" ".join(groups).split())
@@ -64,7 +68,7 @@ BACKEND_TAGS: dict[str, frozenset[str]] = {
         "Z_CODA Z_SIOT VV-R VV-I VA-R VA-I VX-R VX-I XSA-R XSA-I",
     ),
     "komoran": _tags(_SEJONG, "SP SS SO SW NF NV NA"),
-    "mecab": _tags(_SEJONG, "NNBC SSO SSC SC SY"),
+    "mecab": _tags(_SEJONG, "SSO SSC SC SY") - _tags(_MECAB_BY_FORM),
 }
 """Tags each backend accepts in a user dictionary (its own tagset; kiwi checked against
 kiwipiepy 0.24's `add_user_word`)."""
@@ -97,7 +101,7 @@ def check_tags(backend: str, words: Iterable[UserWord]) -> None:
     bad = sorted({w.tag for w in words if w.tag not in allowed})
     if bad:
         raise DictionaryUnusable(
-            f"{backend} does not know the tag(s) {', '.join(bad)}; "
+            f"{backend} takes no user words tagged {', '.join(bad)}; "
             f"use one of: {', '.join(sorted(allowed))}"
         )
     if backend == "komoran":

@@ -191,12 +191,16 @@ def test_variant_key_follows_puts(store: DictionaryStore, tmp_path: Path) -> Non
 
 
 def test_variant_rejects_tags_the_backend_lacks(store: DictionaryStore, tmp_path: Path) -> None:
-    store.put("d", [UserWord("꿀잼", "NNP"), UserWord("ㅋㅋ", "NNBC")])
+    store.put("d", [UserWord("꿀잼", "NNP"), UserWord("★★", "SY")])
+    store.put("closed", [UserWord("뷁", "NNB")])
     variants = make_variant_builder(store, tmp_path)
-    assert variants("mecab", "d")[0].startswith("mecab:d:")  # NNBC is mecab-ko-dic's
+    assert variants("mecab", "d")[0].startswith("mecab:d:")  # SY is mecab-ko-dic's
     for backend in ("kiwi", "komoran"):
-        with pytest.raises(DictionaryUnusable, match="NNBC"):
+        with pytest.raises(DictionaryUnusable, match=f"{backend} takes no user words tagged SY"):
             variants(backend, "d")
+    with pytest.raises(DictionaryUnusable, match="NNB"):  # mecab-ko-dic: ids by form
+        variants("mecab", "closed")
+    assert variants("kiwi", "closed")[0].startswith("kiwi:closed:")
 
 
 def test_analyzer_kwargs(store: DictionaryStore, tmp_path: Path) -> None:

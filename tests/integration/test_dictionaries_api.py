@@ -125,9 +125,10 @@ def test_errors(apis: tuple[str, str]) -> None:
         json={"analyzer": "kiwi", "docs": ["꿀잼"], "dictionary": "no-such-dictionary"},
     )
     _assert_problem(features, 404, "no-such-dictionary")
-    _put(a, "mecab-only", [{"form": "ㅋㅋ", "tag": "NNBC"}])
-    _assert_problem(_analyze(b, "kiwi", "ㅋㅋ", "mecab-only"), 400, "NNBC")
-    assert _tokens(_analyze(b, "mecab", "ㅋㅋ", "mecab-only")) == [("ㅋㅋ", "NNBC")]
+    _put(a, "mecab-only", [{"form": "★★", "tag": "SY"}])
+    _assert_problem(_analyze(b, "kiwi", "★★", "mecab-only"), 400, "SY")
+    _assert_problem(_analyze(b, "komoran", "★★", "mecab-only"), 400, "SY")
+    assert _tokens(_analyze(b, "mecab", "★★", "mecab-only")) == [("★★", "SY")]
     _assert_problem(httpx.put(f"{a}/v1/dictionaries/bad.name", json={"words": []}), 422, "^[A-Za")
     listing = httpx.get(f"{b}/v1/dictionaries").json()
     assert {"errors", "mecab-only"} <= {d["name"] for d in listing}
