@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_analyze.py
+	$(PY) benchmarks/bench_analyzers.py
 
 clean:
 	rm -rf .demo .pytest_cache spark-warehouse

@@ -23,7 +23,7 @@ class KiwiAnalyzer:
             from kiwipiepy import Kiwi
         except ImportError as exc:
             raise AnalyzerUnavailable("kiwi", "install kiwipiepy: pip install kiwipiepy") from exc
-        self._kiwi = Kiwi(num_workers=1)
+        self._kiwi = Kiwi()
         for form, tag, score in user_words:
             self._kiwi.add_user_word(form, tag, score)
         self.version = f"kiwipiepy {version('kiwipiepy')}"
