@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from typing import Any
 
 from nlp_api.analyzers._base import Analyzer, Option, Token
@@ -22,50 +22,16 @@ __all__ = [
 ]
 
 
-def _mecab(**kw: Any) -> Analyzer:
-    from nlp_api.analyzers._mecab import MecabAnalyzer
-
-    return MecabAnalyzer(**kw)
-
-
-def _kiwi(**kw: Any) -> Analyzer:
-    from nlp_api.analyzers._kiwi import KiwiAnalyzer
-
-    return KiwiAnalyzer(**kw)
-
-
-def _okt(**kw: Any) -> Analyzer:
-    from nlp_api.analyzers._konlpy import OktAnalyzer
-
-    return OktAnalyzer(**kw)
-
-
-def _komoran(**kw: Any) -> Analyzer:
-    from nlp_api.analyzers._konlpy import KomoranAnalyzer
-
-    return KomoranAnalyzer(**kw)
-
-
-def _hannanum(**kw: Any) -> Analyzer:
-    from nlp_api.analyzers._konlpy import HannanumAnalyzer
-
-    return HannanumAnalyzer(**kw)
-
-
-def _kkma(**kw: Any) -> Analyzer:
-    from nlp_api.analyzers._konlpy import KkmaAnalyzer
-
-    return KkmaAnalyzer(**kw)
-
-
-BACKENDS: dict[str, Callable[..., Analyzer]] = {
-    "hannanum": _hannanum,
-    "kiwi": _kiwi,
-    "kkma": _kkma,
-    "komoran": _komoran,
-    "mecab": _mecab,
-    "okt": _okt,
+BACKENDS: dict[str, tuple[str, str]] = {
+    "hannanum": ("nlp_api.analyzers._konlpy", "HannanumAnalyzer"),
+    "kiwi": ("nlp_api.analyzers._kiwi", "KiwiAnalyzer"),
+    "kkma": ("nlp_api.analyzers._konlpy", "KkmaAnalyzer"),
+    "komoran": ("nlp_api.analyzers._konlpy", "KomoranAnalyzer"),
+    "mecab": ("nlp_api.analyzers._mecab", "MecabAnalyzer"),
+    "okt": ("nlp_api.analyzers._konlpy", "OktAnalyzer"),
 }
+"""Backend name -> (module, class); modules are imported only when a backend is loaded, so an
+API without the JVM analyzers never imports konlpy."""
 WARM_UP_TEXT = "아버지가 방에 들어가신다. 영화 정말 재밌어요 ㅋㅋ"
 """Analysed once before an analyzer counts as ready: first calls load dictionaries lazily."""
 JVM_BACKENDS = frozenset({"hannanum", "kkma", "komoran", "okt"})
@@ -74,4 +40,5 @@ DICTIONARY_BACKENDS = frozenset({"kiwi", "komoran", "mecab"})
 
 def load_analyzer(name: str, **kwargs: Any) -> Analyzer:
     """Build the named backend; JVM backends need `start_jvm` to have run first."""
-    return BACKENDS[name](**kwargs)
+    module, cls = BACKENDS[name]
+    return getattr(importlib.import_module(module), cls)(**kwargs)
