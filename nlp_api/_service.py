@@ -80,11 +80,10 @@ def run_pos(lease: Lease, docs: list[str], options: dict[str, Any]) -> list[Outc
     return out
 
 
-def _token_dict(t: Token) -> Result:
-    d: Result = {"form": t.form, "tag": t.tag}
-    if t.start is not None:
-        d["start"], d["end"] = t.start, t.end
-    return d
+def _token_dicts(tokens: list[Token]) -> list[Result]:
+    if tokens and tokens[0].start is not None:  # a backend gives offsets for all or none
+        return [{"form": f, "tag": g, "start": s, "end": e} for f, g, s, e in tokens]
+    return [{"form": f, "tag": g} for f, g, _, _ in tokens]
 
 
 def analyze(
@@ -97,7 +96,7 @@ def analyze(
         if isinstance(r, dict):
             results.append(r)
         elif op == "pos":
-            results.append({"tokens": [_token_dict(t) for t in r]})
+            results.append({"tokens": _token_dicts(r)})
         elif op == "morphs":
             results.append({"morphs": [t.form for t in r]})
         else:

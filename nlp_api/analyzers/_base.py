@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 __all__ = ["Analyzer", "Option", "Token"]
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One morpheme: its surface form, its tag in the backend's tagset, and character offsets
-    into the analysed text where the backend reports them."""
+    into the analysed text where the backend reports them. A NamedTuple: immutable, and about
+    twice as fast to build as a frozen dataclass (tens of thousands per second per worker)."""
 
     form: str
     tag: str
