@@ -63,8 +63,16 @@ def run_demo(
                 stack.enter_context(
                     service(
                         "api",
-                        ["api", "--port", str(ports["api"])],
-                        f"{api_url}/healthz",
+                        [
+                            "api",
+                            "--port",
+                            str(ports["api"]),
+                            "--analyzers",
+                            analyzer,
+                            "--isolate",
+                            "",
+                        ],
+                        f"{api_url}/readyz",
                         log_dir=logs,
                     )
                 )

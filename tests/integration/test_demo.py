@@ -1,0 +1,43 @@
+"""`nlpfeat demo`, the README's main command, on 300 real reviews: it must finish, print the
+held-out accuracy and a prediction for every demo sentence, and leave nothing running."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from nlpfeat._demo import DEMO_SENTENCES
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
+
+
+def test_demo_runs_the_whole_path_and_stops_everything(tmp_path: Path, reviews) -> None:
+    sample = tmp_path / "sample.tsv"
+    reviews.head(300).to_csv(sample, sep="\t", index=False, quoting=3)
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nlpfeat",
+            "demo",
+            "--sample",
+            str(sample),
+            "--workdir",
+            str(tmp_path / "demo"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "accuracy" in done.stderr and "held-out rows" in done.stderr
+    for sentence in DEMO_SENTENCES:
+        assert sentence[:8] in done.stderr
+    assert done.stderr.count("positive") + done.stderr.count("negative") >= len(DEMO_SENTENCES)
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+    assert (tmp_path / "demo" / "models" / "sentiment" / "1" / "model.onnx").exists()
