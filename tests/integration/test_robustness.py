@@ -4,6 +4,7 @@ never a 5xx, never a dead worker."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +160,20 @@ def test_two_workers_serve_and_share_metrics(logs: Path) -> None:
         text = httpx.get(f"{url}/metrics").text
     line = next(x for x in text.splitlines() if x.startswith('nlp_docs_total{analyzer="okt"'))
     assert float(line.split()[-1]) == 20.0
+
+
+def test_readyz_is_503_until_every_analyzer_is_loaded_and_warm(logs: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ["api", "--port", str(port), "--analyzers", "mecab,kkma", "--isolate", "kkma"]
+    with service("api-ready", args, f"{url}/healthz", log_dir=logs, timeout=120):
+        early = httpx.get(f"{url}/readyz")
+        assert early.status_code == 503 and early.headers["retry-after"] == "1"
+        assert early.json()["analyzers"]["kkma"] == "loading"
+        busy = post(url, {"analyzer": "kkma", "docs": ["아직"]})
+        assert busy.status_code == 503 and "not ready" in busy.json()["detail"]
+        deadline = time.monotonic() + 180
+        while httpx.get(f"{url}/readyz").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        assert post(url, {"analyzer": "kkma", "docs": ["이제 됐다"]}).json()["results"][0]["tokens"]
