@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from nlp_api._config import ApiSettings
@@ -55,7 +56,12 @@ def create_app(settings: ApiSettings, *, registry: Registry | None = None) -> Fa
             app.state.registry = Registry(
                 variants=make_variant_builder(store, settings.dict_dir / ".compiled")
             )
-            app.state.registry.load_in_background(settings.analyzers, _loader(settings))
+            if settings.workers == 1:  # serve /healthz and a 503 /readyz while loading
+                app.state.registry.load_in_background(settings.analyzers, _loader(settings))
+            else:  # a worker takes connections only once loaded: requests reach ready ones
+                await anyio.to_thread.run_sync(
+                    app.state.registry.load, settings.analyzers, _loader(settings)
+                )
         try:
             yield
         finally:
