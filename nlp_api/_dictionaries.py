@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nlp_api._errors import DictionaryNotFound, NlpApiError
+from nlp_api._errors import DictionaryCorrupt, DictionaryNotFound, InvalidDictionary
 from nlp_api.analyzers._userdict import make_variant_builder
 
 __all__ = [
@@ -62,20 +62,6 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TAG_PATTERN = re.compile(r"^[A-Za-z+_-]{1,16}$")
 MAX_FORM_CHARS = 100
 MAX_WORDS = 100_000
-
-
-class InvalidDictionary(NlpApiError):
-    """A dictionary name or its words break a rule; the message names the rule."""
-
-    status = 422
-    title = "Invalid user dictionary"
-
-
-class DictionaryCorrupt(NlpApiError):
-    """A dictionary file exists but cannot be read (edited by hand, or not ours)."""
-
-    status = 500
-    title = "User dictionary unreadable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,12 @@ __all__ = [
     "AnalyzerNotReady",
     "AnalyzerUnavailable",
     "BadOption",
+    "DictionaryBuildFailed",
+    "DictionaryCorrupt",
     "DictionaryNotFound",
     "DictionaryUnsupported",
+    "DictionaryUnusable",
+    "InvalidDictionary",
     "JavaNotFound",
     "NlpApiError",
     "PayloadTooLarge",
@@ -86,10 +90,38 @@ class JavaNotFound(AnalyzerUnavailable):
     def __init__(self) -> None:
         NlpApiError.__init__(
             self,
-            "Java was not found: the okt analyzer runs on the JVM; install Java 17 "
+            "Java was not found: okt, komoran, hannanum and kkma run on the JVM; install Java 17 "
             "(apt-get install openjdk-17-jre-headless) or set JAVA_HOME to a Java 17 install.",
         )
 
 
 class AnalyzerFailed(NlpApiError):
     title = "Analyzer failed on this document"
+
+
+class InvalidDictionary(NlpApiError):
+    """A dictionary name or its words break a rule; the message names the rule."""
+
+    status = 422
+    title = "Invalid user dictionary"
+
+
+class DictionaryCorrupt(NlpApiError):
+    """A dictionary file exists but cannot be read (edited by hand, or not ours)."""
+
+    status = 500
+    title = "User dictionary unreadable"
+
+
+class DictionaryUnusable(NlpApiError):
+    """The dictionary is valid but holds words this backend cannot take (e.g. its tags)."""
+
+    status = 400
+    title = "User dictionary unusable with this analyzer"
+
+
+class DictionaryBuildFailed(NlpApiError):
+    """Building the backend's form of the dictionary failed (the tool's output attached)."""
+
+    status = 500
+    title = "User dictionary build failed"

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from nlp_api._errors import NlpApiError
+from nlp_api._errors import DictionaryBuildFailed, DictionaryUnusable
 from nlp_api.analyzers import Analyzer, load_analyzer
 
 if TYPE_CHECKING:
@@ -75,20 +75,6 @@ kiwipiepy 0.24's `add_user_word`)."""
 
 COMPILE_TIMEOUT = 300.0
 _HANGUL_FIRST, _HANGUL_LAST = 0xAC00, 0xD7A3
-
-
-class DictionaryUnusable(NlpApiError):
-    """The dictionary is valid but holds words this backend cannot take (e.g. its tags)."""
-
-    status = 400
-    title = "User dictionary unusable with this analyzer"
-
-
-class DictionaryBuildFailed(NlpApiError):
-    """Building the backend's form of the dictionary failed (the tool's output attached)."""
-
-    status = 500
-    title = "User dictionary build failed"
 
 
 class _Store(Protocol):
