@@ -17,6 +17,7 @@ from nlp_api._limits import BodySizeLimit
 from nlp_api._metrics import Metrics
 from nlp_api._problem import install_problem_handlers
 from nlp_api._registry import Registry
+from nlp_api._upstream import UpstreamToken
 from nlp_api.analyzers import JVM_BACKENDS, Analyzer, load_analyzer
 from nlp_api.routes import analyze, analyzers, dictionaries, health, metrics
 
@@ -77,6 +78,8 @@ def create_app(settings: ApiSettings, *, registry: Registry | None = None) -> Fa
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.upstream_token is not None:  # added last: checked first
+        app.add_middleware(UpstreamToken, token=settings.upstream_token)
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_problem_handlers(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -33,6 +34,12 @@ class ApiSettings(BaseSettings):
         Path(".nlpfeat/dictionaries"),
         description="user dictionaries; share this directory between API instances",
     )
+    upstream_token: str | None = Field(
+        None,
+        repr=False,
+        description="when set, every request but GET /healthz, /readyz and /metrics must send "
+        "it as X-Upstream-Token (the proxy does), else 401",
+    )
 
     @field_validator("analyzers", "isolate")
     @classmethod
@@ -40,6 +47,13 @@ class ApiSettings(BaseSettings):
         unknown = [a for a in value if a not in ALL_ANALYZERS]
         if unknown:
             raise ValueError(f"unknown analyzers {unknown}; available: {', '.join(ALL_ANALYZERS)}")
+        return value
+
+    @field_validator("upstream_token")
+    @classmethod
+    def _header_safe(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\x21-\x7e]+", value):
+            raise ValueError("the upstream token must be printable ASCII without spaces")
         return value
 
     @field_validator("analyzers")

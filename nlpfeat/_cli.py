@@ -46,6 +46,15 @@ def api(
     dict_dir: Annotated[
         Path, typer.Option(help="user dictionaries; share it between API instances")
     ] = Path(".nlpfeat/dictionaries"),
+    upstream_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="NLPFEAT_UPSTREAM_TOKEN",
+            show_default=False,
+            help="require this X-Upstream-Token on every request but /healthz, /readyz, "
+            "/metrics (the proxy sends it); else 401",
+        ),
+    ] = None,
 ) -> None:
     """Serve the NLP API (FastAPI on uvicorn): /v1/analyze, /v1/features, /v1/analyzers,
     /v1/dictionaries, /healthz, /readyz, /metrics, /docs."""
@@ -57,6 +66,8 @@ def api(
     def names(csv: str) -> tuple[str, ...]:
         return tuple(a.strip() for a in csv.split(",") if a.strip())
 
+    # unset, the field keeps pydantic-settings' own env var (NLPFEAT_API_UPSTREAM_TOKEN)
+    token = {} if upstream_token is None else {"upstream_token": upstream_token}
     try:
         settings = ApiSettings(
             host=host,
@@ -70,6 +81,7 @@ def api(
             max_body_bytes=max_body_bytes,
             jvm_heap=jvm_heap,
             dict_dir=dict_dir,
+            **token,
         )
         run(settings)
     except (ValidationError, NlpApiError) as exc:
@@ -78,25 +90,47 @@ def api(
 
 @app.command()
 def proxy(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="proxy.toml: clients and API keys, upstreams, capacity, Redis (see README); "
+            "without it the flags below describe one keyless client",
+        ),
+    ] = None,
     upstream: Annotated[str, typer.Option(help="NLP API base URL")] = "http://127.0.0.1:8001",
     rate: Annotated[float, typer.Option(help="requests per second (GCRA rate)")] = 100.0,
     burst: Annotated[int, typer.Option(help="requests allowed at once (GCRA burst)")] = 20,
     redis_url: Annotated[
         str | None, typer.Option(help="share limits through Redis; in-process limiter if unset")
     ] = None,
-    host: str = "127.0.0.1",
-    port: int = 8000,
+    host: Annotated[str | None, typer.Option(help="listen address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port (default 8000)")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would be limited, forward everything")
+    ] = False,
 ) -> None:
     """Serve the throttling proxy in front of the NLP API."""
     import proxy as proxy_pkg
 
     try:
-        settings = proxy_pkg.ProxySettings(
-            upstream=upstream, rate=rate, burst=burst, redis_url=redis_url, host=host, port=port
+        if config is not None:
+            cfg = proxy_pkg.load_config(config)
+        else:
+            cfg = proxy_pkg.ProxySettings(
+                upstream=upstream, rate=rate, burst=burst, redis_url=redis_url
+            ).to_config()
+        server = cfg.server.model_copy(
+            update={
+                k: v
+                for k, v in {"host": host, "port": port, "dry_run": dry_run or None}.items()
+                if v is not None
+            }
         )
+        cfg = cfg.model_copy(update={"server": server})
     except ValueError as exc:
         _fail(exc)
-    proxy_pkg.run(settings)
+    proxy_pkg.run(cfg)
 
 
 @app.command()
@@ -109,8 +143,17 @@ def featurize(
     batch_size: int = 64,
     master: Annotated[str, typer.Option(help="Spark master")] = "local[2]",
     partitions: Annotated[int | None, typer.Option(help="repartition input first")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="NLPFEAT_API_KEY", show_default=False, help="sent as X-API-Key to the proxy"
+        ),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="requests in flight per Spark task")] = 2,
 ) -> None:
-    """Spark job: features for every review through the proxy, written as parquet."""
+    """Spark job: features for every review through the proxy, written as parquet.
+
+    Each task paces itself by the proxy's RateLimit headers and honours Retry-After."""
     from spark_udfs import FeaturizeOptions, SparkUdfError
     from spark_udfs import featurize as run_featurize
 
@@ -121,6 +164,8 @@ def featurize(
         batch_size=batch_size,
         master=master,
         partitions=partitions,
+        api_key=api_key,
+        concurrency=concurrency,
     )
     try:
         with err.status(f"featurizing {input} with Spark ({master}) through {proxy}"):
@@ -163,13 +208,24 @@ def serve(
     name: Annotated[str | None, typer.Option(help="model name (default: the only one)")] = None,
     host: str = "127.0.0.1",
     port: int = 8002,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="NLPFEAT_API_KEY", show_default=False, help="sent as X-API-Key to the proxy"
+        ),
+    ] = None,
 ) -> None:
     """Serve the latest model with onnxruntime: /v1/predict and KServe v2 /v2/models/..."""
     import serving
 
     try:
         settings = serving.ServingSettings(
-            models_dir=models, proxy_url=proxy, model_name=name, host=host, port=port
+            models_dir=models,
+            proxy_url=proxy,
+            model_name=name,
+            host=host,
+            port=port,
+            api_key=api_key,
         )
     except ValueError as exc:
         _fail(exc)

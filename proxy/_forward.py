@@ -1,15 +1,25 @@
-"""Forwarding: one pooled aiohttp client session relays requests to the upstream API."""
+"""Forwarding: one pooled aiohttp client session relays each request to one of the upstreams.
+
+A request goes to the upstream the pool picks. When the connection fails before the request
+was sent it is tried on the next healthy upstream; a connection dropped before any response
+byte (a stale keep-alive) is retried once, on another upstream where there is one. Every NLP
+API call is a pure function of its input, so sending one twice is harmless. Nothing is
+retried once response headers arrived, nor after a read timeout (the upstream is busy).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 from yarl import URL
 
-from ._errors import UpstreamTimeout, UpstreamUnavailable
+from ._errors import NoHealthyUpstream, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from ._metrics import ProxyMetrics
+from ._upstreams import TOKEN_HEADER, Upstream, UpstreamPool
 
 __all__ = ["HOP_BY_HOP", "Forwarder", "open_session"]
 
@@ -27,7 +37,10 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_NOT_FORWARDED = HOP_BY_HOP | {"host", "expect"}
+_CLIENT_ONLY = frozenset({"authorization", "x-api-key", "x-max-wait", TOKEN_HEADER.lower()})
+"""The client's credentials and the proxy's own request headers: never sent upstream."""
+_NOT_FORWARDED = HOP_BY_HOP | _CLIENT_ONLY | {"host", "expect"}
+_FAILING_STATUSES = frozenset({502, 503, 504})
 _START_HINT = "Is the NLP API running? Start it with `nlpfeat api`."
 
 
@@ -54,56 +67,138 @@ def _strip(headers: MultiMapping[str], drop: frozenset[str]) -> CIMultiDict[str]
     return out
 
 
+class _Failed(Exception):
+    """One attempt failed before response headers arrived; ``sent`` unless it failed while
+    connecting (then another upstream may take it)."""
+
+    def __init__(self, upstream: Upstream, kind: str, reason: str, *, sent: bool) -> None:
+        super().__init__(reason)
+        self.upstream = upstream
+        self.kind = kind
+        self.reason = reason
+        self.sent = sent
+
+
 class Forwarder:
-    """Relays one request to ``upstream`` (a base URL) and streams the answer back."""
+    """Relays one request to an upstream of ``pool`` and streams the answer back.
 
-    def __init__(self, session: aiohttp.ClientSession, upstream: str) -> None:
+    ``token`` is sent as ``X-Upstream-Token``; whatever the client sent under that name, and
+    its own credentials (``X-API-Key``, ``Authorization``), are dropped.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        pool: UpstreamPool,
+        metrics: ProxyMetrics,
+        *,
+        token: str | None,
+    ) -> None:
         self._session = session
-        self._upstream = upstream
-        self._base = upstream.rstrip("/")
+        self._pool = pool
+        self._metrics = metrics
+        self._token = token
 
-    def target(self, request: web.BaseRequest) -> URL:
-        """The upstream URL for ``request``: base URL + raw path and query, unre-encoded."""
-        return URL(self._base + request.raw_path, encoded=True)
+    @staticmethod
+    def target(request: web.BaseRequest, upstream: Upstream) -> URL:
+        """The URL for ``request`` on ``upstream``: base URL + raw path and query."""
+        return URL(upstream.url + request.raw_path, encoded=True)
 
     def request_headers(self, request: web.BaseRequest) -> CIMultiDict[str]:
-        """Client headers minus hop-by-hop ones and ``Host``, plus X-Forwarded-*."""
+        """Client headers minus hop-by-hop ones, ``Host`` and credentials; plus X-Forwarded-*
+        and the upstream token."""
         headers = _strip(request.headers, _NOT_FORWARDED)
         peer = request.remote or "unknown"
         prior = request.headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
         headers.setdefault("X-Forwarded-Host", request.host)
         headers.setdefault("X-Forwarded-Proto", request.scheme)
+        if self._token:
+            headers[TOKEN_HEADER] = self._token
         return headers
 
     async def forward(
-        self, request: web.Request, extra_headers: Mapping[str, str]
+        self, request: web.Request, body: bytes, extra_headers: Mapping[str, str]
     ) -> web.StreamResponse:
-        """Send ``request`` upstream and stream status, headers and body back.
+        """Send ``request`` (whose ``body`` the caller has read) upstream; stream the answer.
 
-        Failures before the upstream answers become ``UpstreamUnavailable`` (502) or
-        ``UpstreamTimeout`` (504); a failure while streaming the body aborts the connection.
+        Raises ``NoHealthyUpstream`` (503) when no upstream is healthy to begin with,
+        ``UpstreamUnavailable`` (502) or ``UpstreamTimeout`` (504) when every attempt failed
+        before the upstream answered; a failure while streaming the body aborts the connection.
         """
-        url = self.target(request)
+        headers = self.request_headers(request)
+        data = body if body or request.body_exists else None
+        tried: list[Upstream] = []
+        failures: list[_Failed] = []
+        again: Upstream | None = None
+        while True:
+            try:
+                upstream = self._next(tried, again)
+            except NoHealthyUpstream:
+                if not failures:
+                    raise
+                raise _give_up(failures) from failures[-1].__cause__
+            if upstream is again:
+                again = None
+            tried.append(upstream)
+            try:
+                return await self._attempt(request, upstream, headers, data, extra_headers)
+            except _Failed as failed:
+                failures.append(failed)
+                self._pool.record(upstream, ok=False, kind=failed.kind)
+                if not failed.sent:
+                    continue
+                if failed.kind != "disconnect" or _resent(failures):
+                    raise _give_up(failures) from failed.__cause__
+                again = upstream
+
+    def _next(self, tried: Sequence[Upstream], again: Upstream | None) -> Upstream:
+        """An untried upstream; else ``again`` (allowed one more try) if still healthy."""
         try:
-            upstream = await self._session.request(
-                request.method,
-                url,
-                headers=self.request_headers(request),
-                data=request.content if request.body_exists else None,
-                allow_redirects=False,
+            return self._pool.pick(exclude=tried)
+        except NoHealthyUpstream:
+            if again is None:
+                raise
+            return self._pool.pick(exclude=[u for u in tried if u is not again])
+
+    async def _attempt(
+        self,
+        request: web.Request,
+        upstream: Upstream,
+        headers: CIMultiDict[str],
+        data: bytes | None,
+        extra_headers: Mapping[str, str],
+    ) -> web.StreamResponse:
+        upstream.outstanding += 1
+        try:
+            started = time.perf_counter()
+            try:
+                answer = await self._session.request(
+                    request.method,
+                    self.target(request, upstream),
+                    headers=headers,
+                    data=data,
+                    allow_redirects=False,
+                )
+            except aiohttp.ConnectionTimeoutError as exc:
+                raise _Failed(upstream, "timeout", "connect timed out", sent=False) from exc
+            except aiohttp.ClientConnectorError as exc:
+                raise _Failed(upstream, "connect", _describe(exc), sent=False) from exc
+            except TimeoutError as exc:
+                raise _Failed(upstream, "timeout", "no answer in time", sent=True) from exc
+            except aiohttp.ClientConnectionError as exc:
+                raise _Failed(upstream, "disconnect", _describe(exc), sent=True) from exc
+            except aiohttp.ClientError as exc:
+                raise _Failed(upstream, "protocol", _describe(exc), sent=True) from exc
+            self._metrics.upstream_latency.labels(upstream=upstream.url).observe(
+                time.perf_counter() - started
             )
-        except TimeoutError as exc:
-            raise UpstreamTimeout(
-                self._upstream, f"The NLP API at {self._upstream} did not answer in time."
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(
-                self._upstream,
-                f"Could not reach the NLP API at {self._upstream} ({exc}). {_START_HINT}",
-            ) from exc
-        async with upstream:
-            return await self._relay(request, upstream, extra_headers)
+            failing = answer.status in _FAILING_STATUSES
+            self._pool.record(upstream, ok=not failing, kind="status_5xx" if failing else None)
+            async with answer:
+                return await self._relay(request, answer, extra_headers)
+        finally:
+            upstream.outstanding -= 1
 
     async def _relay(
         self,
@@ -121,3 +216,25 @@ class Forwarder:
             await response.write(chunk)
         await response.write_eof()
         return response
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _resent(failures: Sequence[_Failed]) -> bool:
+    """Whether a request already went out twice (the one retry after a dropped connection)."""
+    return sum(f.sent for f in failures) > 1
+
+
+def _give_up(failures: Sequence[_Failed]) -> UpstreamError:
+    """The error for a request every attempt of which failed; names each upstream tried.
+
+    504 when the last attempt timed out (connecting or waiting for the answer), else 502.
+    """
+    last = failures[-1]
+    urls = ", ".join(dict.fromkeys(f.upstream.url for f in failures))
+    tried = "; ".join(f"{f.upstream.url} ({f.reason})" for f in failures)
+    if last.kind == "timeout":
+        return UpstreamTimeout(urls, f"The NLP API did not answer in time: {tried}.")
+    return UpstreamUnavailable(urls, f"Could not reach the NLP API at {tried}. {_START_HINT}")

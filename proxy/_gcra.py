@@ -40,12 +40,15 @@ class Decision:
     ``retry_after``: seconds until this request would be admitted (0.0 when allowed).
     ``remaining``: requests that could still be admitted right now, after this one.
     ``reset``: seconds until the limiter is back to a full burst (idle state).
+    ``wait``: for an admitted request that reserved a future slot (``max_wait``), the seconds
+    it must wait before going upstream (0.0 when it may go now).
     """
 
     allowed: bool
     retry_after: float
     remaining: int
     reset: float
+    wait: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +83,17 @@ class GCRAPolicy:
         """Seconds an idle-started limiter needs to refill a full burst (``burst / rate``)."""
         return self.burst_offset_us / MICROS
 
-    def step(self, tat: int | None, now: int) -> tuple[Decision, int]:
+    def step(self, tat: int | None, now: int, max_wait_us: int = 0) -> tuple[Decision, int]:
         """Decide one request at ``now`` given the stored ``tat``; return it and the new TAT.
 
         Both times are integer microseconds on the same clock. The returned TAT is the value
         to store (unchanged, though clamped to ``now``, when the request is refused).
+        ``max_wait_us`` > 0 lets a request over the rate *reserve* the next free slot when it
+        is at most that far ahead: it is admitted with ``Decision.wait`` set, and TAT moves on
+        as if it had been sent then, so queued requests never exceed the rate either.
         """
         base = now if tat is None else max(tat, now)
-        allowed = base + self.emission_interval_us - now <= self.burst_offset_us
+        allowed = base + self.emission_interval_us - now <= self.burst_offset_us + max_wait_us
         stored = base + self.emission_interval_us if allowed else base
         return self.describe(allowed, stored, now), stored
 
@@ -99,6 +105,7 @@ class GCRAPolicy:
         ahead = max(0, tat - now)
         if allowed:
             remaining = (self.burst_offset_us - ahead) // self.emission_interval_us
-            return Decision(True, 0.0, max(0, remaining), ahead / MICROS)
+            wait = max(0, ahead - self.burst_offset_us) / MICROS
+            return Decision(True, 0.0, max(0, remaining), ahead / MICROS, wait)
         wait = ahead + self.emission_interval_us - self.burst_offset_us
         return Decision(False, max(0, wait) / MICROS, 0, ahead / MICROS)

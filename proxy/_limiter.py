@@ -15,7 +15,10 @@ Clock = Callable[[], float]
 
 @runtime_checkable
 class Limiter(Protocol):
-    """Decides whether one request under ``key`` may pass, under a fixed GCRA policy."""
+    """Decides whether one request under ``key`` may pass under a GCRA policy.
+
+    A store is built with a default policy; each call may name another (one per client).
+    """
 
     @property
     def kind(self) -> Literal["memory", "redis"]:
@@ -24,12 +27,15 @@ class Limiter(Protocol):
 
     @property
     def policy(self) -> GCRAPolicy:
-        """The rate and burst this limiter enforces."""
+        """The default rate and burst (used when ``hit`` names none)."""
         ...
 
-    async def hit(self, key: str) -> Decision:
-        """Count one request against ``key`` and return the decision. Never raises for
-        store trouble: a store that cannot decide falls back to an in-process decision."""
+    async def hit(
+        self, key: str, policy: GCRAPolicy | None = None, *, max_wait: float = 0.0
+    ) -> Decision:
+        """Count one request against ``key`` and return the decision; ``max_wait`` seconds
+        lets it reserve a later slot (``Decision.wait``). Never raises for store trouble: a
+        store that cannot decide falls back to an in-process decision."""
         ...
 
     async def aclose(self) -> None:

@@ -34,18 +34,27 @@ class MemoryStore:
     def policy(self) -> GCRAPolicy:
         return self._policy
 
-    def check(self, key: str) -> Decision:
+    def check(
+        self, key: str, policy: GCRAPolicy | None = None, *, max_wait: float = 0.0
+    ) -> Decision:
         """Synchronous ``hit``: decide and record one request under ``key``."""
         now = round(self._clock() * MICROS)
-        decision, tat = self._policy.step(self._tats.get(key), now)
+        policy = policy or self._policy
+        decision, tat = policy.step(self._tats.get(key), now, round(max_wait * MICROS))
         if decision.allowed:
             if len(self._tats) >= _PRUNE_ABOVE and key not in self._tats:
                 self._prune(now)
             self._tats[key] = tat
         return decision
 
-    async def hit(self, key: str) -> Decision:
-        return self.check(key)
+    async def hit(
+        self, key: str, policy: GCRAPolicy | None = None, *, max_wait: float = 0.0
+    ) -> Decision:
+        return self.check(key, policy, max_wait=max_wait)
+
+    def reset(self) -> None:
+        """Forget every key (a fresh start for the next Redis outage)."""
+        self._tats.clear()
 
     async def aclose(self) -> None:
         self._tats.clear()

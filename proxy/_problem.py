@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,10 @@ from ._gcra import Decision, GCRAPolicy
 __all__ = [
     "PROBLEM_CONTENT_TYPE",
     "problem_response",
+    "quota",
     "rate_limit_headers",
+    "refused",
+    "retry_after_seconds",
     "too_many_requests",
     "upstream_problem",
 ]
@@ -49,34 +53,76 @@ def problem_response(
     )
 
 
+def quota(policy: GCRAPolicy) -> tuple[int, int]:
+    """The policy as the draft's quota ``(q, w)``: ``q`` requests per ``w`` seconds, ``w`` the
+    smallest whole number of seconds holding at least one request (1 s from 1 request/s up)."""
+    w = max(1, math.ceil(1 / policy.rate - 1e-9))
+    return max(1, round(policy.rate * w)), w
+
+
 def rate_limit_headers(policy: GCRAPolicy, decision: Decision, name: str) -> dict[str, str]:
     """``RateLimit-Policy`` and ``RateLimit`` in the draft-ietf-httpapi-ratelimit-headers-11
-    form (best effort: the draft is not final).
+    form (best effort: the draft is not final), named after the client.
 
-    GCRA has no fixed windows, so the policy is described as its equivalent quota: ``q`` is
-    the burst and ``w`` the seconds an idle limiter takes to refill it (burst / rate).
-    ``r`` is the number of requests that would pass right now and ``t`` the seconds until
-    the quota is full again. Seconds are rounded up to integers.
+    The policy is the sustained rate as a quota (see ``quota``; the burst is the
+    ``burst`` parameter, which clients may ignore). ``r`` is the number of requests that would
+    pass right now; ``t`` is the seconds until one more would pass when ``r`` is 0, else until
+    the full burst is back. Seconds are rounded up to integers.
     """
+    q, w = quota(policy)
+    if decision.remaining > 0:
+        t = decision.reset
+    else:
+        t = max(decision.retry_after, decision.reset - policy.window + 1 / policy.rate)
     return {
-        "RateLimit-Policy": f'"{name}";q={policy.burst};w={math.ceil(policy.window)}',
-        "RateLimit": f'"{name}";r={decision.remaining};t={math.ceil(decision.reset)}',
+        "RateLimit-Policy": f'"{name}";q={q};w={w};burst={policy.burst}',
+        "RateLimit": f'"{name}";r={decision.remaining};t={math.ceil(max(0.0, t) - 1e-9)}',
     }
 
 
-def too_many_requests(decision: Decision, headers: Mapping[str, str]) -> web.Response:
-    """429 with ``Retry-After`` in whole seconds (rounded up, at least 1)."""
-    retry_after = max(1, math.ceil(decision.retry_after))
+def retry_after_seconds(wait: float) -> int:
+    """``Retry-After`` for a predicted ``wait``: rounded up, plus a random 0 to 25% of it
+    (whole seconds) so that refused clients do not all come back at the same instant; >= 1."""
+    jitter = random.randint(0, round(0.25 * wait))
+    return max(1, math.ceil(wait - 1e-9) + jitter)
+
+
+def refused(
+    status: int,
+    problem: str,
+    detail: str,
+    wait: float,
+    headers: Mapping[str, str],
+) -> web.Response:
+    """429 (or 503) answered by the proxy itself, with ``Retry-After`` and the exact wait."""
+    retry_after = retry_after_seconds(wait)
+    title = "Too Many Requests" if status == 429 else "Service Unavailable"
     return problem_response(
-        429,
-        "Too Many Requests",
-        "rate-limited",
-        f"Rate limit exceeded; retry after {retry_after} s.",
+        status,
+        title,
+        problem,
+        detail,
         headers={**headers, "Retry-After": str(retry_after)},
         retry_after=retry_after,
+        predicted_wait_ms=round(wait * 1000),
+    )
+
+
+def too_many_requests(decision: Decision, headers: Mapping[str, str]) -> web.Response:
+    """429 for a request over its client's rate."""
+    return refused(
+        429,
+        "rate-limited",
+        f"Rate limit exceeded; the next request would pass in {decision.retry_after:.3f} s.",
+        decision.retry_after,
+        headers,
     )
 
 
 def upstream_problem(exc: UpstreamError) -> web.Response:
-    """502 or 504 for a failed forward, naming the upstream."""
-    return problem_response(exc.status, exc.title, exc.problem, exc.detail, upstream=exc.upstream)
+    """502, 503 or 504 for a failed forward, naming the upstream."""
+    retry_after = exc.retry_after
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after else None
+    return problem_response(
+        exc.status, exc.title, exc.problem, exc.detail, headers=headers, upstream=exc.upstream
+    )

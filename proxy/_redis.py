@@ -4,17 +4,25 @@ The decision runs as one Lua script (``gcra.lua``, registered once and called by
 that reads Redis ``TIME``, so replicas never compare clocks. Keys look like
 ``<prefix>:{<key>}:tat``; the hash tag keeps a limit's keys on one cluster slot.
 
-Redis trouble never reaches the client as a 5xx: redis errors become ``LimiterStoreError`` in
-``check_shared`` and ``hit`` answers from an in-process ``MemoryStore`` instead, logging one
-warning per outage. While Redis is down it is probed again at most every ``retry_interval``
-seconds, so an outage costs one socket timeout per interval rather than one per request.
+Redis trouble never reaches the client as a 5xx and never holds a request for long: every call
+has a timeout of a few milliseconds, and the first failure opens a circuit breaker. While it is
+open, decisions are local (``on_failure``): ``local-share`` enforces each limit divided by the
+number of replicas (the live count last seen through Redis heartbeats, at least the configured
+one), ``open`` admits everything, ``closed`` refuses with 503. At most once per
+``retry_interval`` one request tries Redis again (half-open); the first success closes the
+breaker, so limits are shared again within ``retry_interval`` of Redis coming back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
+import math
+import os
 import time
+import uuid
 from importlib.resources import files
 from typing import Literal
 
@@ -23,10 +31,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from ._errors import LimiterStoreError
+from ._errors import LimiterStoreError, LimiterUnavailable
 from ._gcra import Decision, GCRAPolicy
 from ._limiter import Clock
 from ._memory import MemoryStore
+from ._metrics import ProxyMetrics
 
 __all__ = ["RedisStore"]
 
@@ -36,6 +45,24 @@ log = logging.getLogger(__name__)
 @functools.cache
 def _lua_source() -> str:
     return files(__package__).joinpath("gcra.lua").read_text(encoding="utf-8")
+
+
+_HEARTBEAT_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])
+"""
+OnFailure = Literal["local-share", "open", "closed"]
+
+
+def local_share(policy: GCRAPolicy, replicas: int) -> GCRAPolicy:
+    """One replica's part of ``policy`` when ``replicas`` enforce it without talking."""
+    if replicas <= 1:
+        return policy
+    return GCRAPolicy(policy.rate / replicas, max(1, math.ceil(policy.burst / replicas)))
 
 
 class RedisStore:
@@ -55,14 +82,27 @@ class RedisStore:
         clock: Clock | None = None,
         retry_interval: float = 1.0,
         owns_client: bool = False,
+        on_failure: OnFailure = "local-share",
+        replicas: int = 1,
+        metrics: ProxyMetrics | None = None,
+        heartbeat_interval: float = 1.0,
     ) -> None:
         self._policy = policy
+        self._on_failure = on_failure
+        self._configured_replicas = replicas
+        self._live_replicas = 0
+        self._metrics = metrics
+        self._heartbeat_interval = heartbeat_interval
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._replica_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._shares: dict[tuple[GCRAPolicy, int], GCRAPolicy] = {}
         self._client = client
         self._prefix = key_prefix
         self._clock = clock or time.monotonic
         self._retry_interval = retry_interval
         self._owns_client = owns_client
         self._script = client.register_script(_lua_source())
+        self._heartbeat = client.register_script(_HEARTBEAT_LUA)
         self._fallback = MemoryStore(policy, clock=self._clock)
         self._down_until: float | None = None
 
@@ -75,6 +115,10 @@ class RedisStore:
         timeout: float = 0.05,
         key_prefix: str = "nlpfeat",
         clock: Clock | None = None,
+        retry_interval: float = 1.0,
+        on_failure: OnFailure = "local-share",
+        replicas: int = 1,
+        metrics: ProxyMetrics | None = None,
     ) -> RedisStore:
         """Build a store with its own client: ``timeout`` seconds per connect and per
         reply, no client-side retries (the fallback is the retry). Connects lazily."""
@@ -84,7 +128,17 @@ class RedisStore:
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
         )
-        return cls(policy, client, key_prefix=key_prefix, clock=clock, owns_client=True)
+        return cls(
+            policy,
+            client,
+            key_prefix=key_prefix,
+            clock=clock,
+            owns_client=True,
+            retry_interval=retry_interval,
+            on_failure=on_failure,
+            replicas=replicas,
+            metrics=metrics,
+        )
 
     @property
     def kind(self) -> Literal["redis"]:
@@ -96,40 +150,116 @@ class RedisStore:
 
     @property
     def degraded(self) -> bool:
-        """True while Redis is considered down and decisions come from memory."""
+        """True while Redis is considered down and decisions are local (breaker open)."""
         return self._down_until is not None
+
+    @property
+    def replicas(self) -> int:
+        """Replicas sharing the limits: the live count from heartbeats, at least the
+        configured one. Each enforces 1/replicas of every limit while Redis is down."""
+        return max(self._configured_replicas, self._live_replicas)
 
     def redis_key(self, key: str) -> str:
         """The Redis key holding ``key``'s TAT."""
         return f"{self._prefix}:{{{key}}}:tat"
 
-    async def check_shared(self, key: str) -> Decision:
+    async def check_shared(
+        self, key: str, policy: GCRAPolicy | None = None, *, max_wait: float = 0.0
+    ) -> Decision:
         """Decide in Redis only; raise ``LimiterStoreError`` when Redis cannot answer."""
-        policy = self._policy
+        policy = policy or self._policy
         try:
             allowed, tat, now = await self._script(
                 keys=[self.redis_key(key)],
-                args=[policy.emission_interval_us, policy.burst_offset_us],
+                args=[
+                    policy.emission_interval_us,
+                    policy.burst_offset_us,
+                    round(max_wait * 1_000_000),
+                ],
             )
         except (RedisError, OSError, TimeoutError) as exc:
             raise LimiterStoreError(f"Redis limiter store failed: {exc!r}") from exc
         return policy.describe(bool(allowed), int(tat), int(now))
 
-    async def hit(self, key: str) -> Decision:
-        if self._down_until is not None and self._clock() < self._down_until:
-            return self._fallback.check(key)
+    async def hit(
+        self, key: str, policy: GCRAPolicy | None = None, *, max_wait: float = 0.0
+    ) -> Decision:
+        policy = policy or self._policy
+        if self._down_until is not None:
+            if self._clock() < self._down_until:
+                return self._local(key, policy, max_wait)
+            self._down_until = self._clock() + self._retry_interval  # one probe at a time
         try:
-            decision = await self.check_shared(key)
+            decision = await self.check_shared(key, policy, max_wait=max_wait)
         except LimiterStoreError as exc:
-            if self._down_until is None:
-                log.warning("%s; limiting in-process until Redis answers again", exc)
-            self._down_until = self._clock() + self._retry_interval
-            return self._fallback.check(key)
+            self._trip(exc)
+            return self._local(key, policy, max_wait)
         if self._down_until is not None:
             log.warning("Redis limiter store is back; limits are shared again")
             self._down_until = None
+            self._fallback.reset()
+            if self._metrics:
+                self._metrics.breaker_open.set(0)
         return decision
 
+    def _trip(self, exc: Exception) -> None:
+        if self._metrics:
+            self._metrics.redis_errors.inc()
+            self._metrics.breaker_open.set(1)
+        if self._down_until is None:
+            log.warning(
+                "%s; limiting in-process (%s, %d replicas) until Redis answers again",
+                exc,
+                self._on_failure,
+                self.replicas,
+            )
+        self._down_until = self._clock() + self._retry_interval
+
+    def _local(self, key: str, policy: GCRAPolicy, max_wait: float) -> Decision:
+        if self._on_failure == "open":
+            return Decision(True, 0.0, policy.burst, 0.0)
+        if self._on_failure == "closed":
+            raise LimiterUnavailable(
+                "The shared limiter (Redis) is unreachable and on_failure is 'closed'; "
+                "retry shortly, or set redis.on_failure = 'local-share'."
+            )
+        n = self.replicas
+        share = self._shares.get((policy, n))
+        if share is None:
+            share = self._shares[(policy, n)] = local_share(policy, n)
+        return self._fallback.check(key, share, max_wait=max_wait)
+
+    async def start(self) -> None:
+        """Begin the replica heartbeat (counts live replicas for the local share)."""
+        if self._heartbeat_task is None:
+            self._heartbeat_task = asyncio.create_task(self._beat_forever())
+
+    async def beat(self) -> int:
+        """Register this replica once and return the live count; raises LimiterStoreError."""
+        ttl_ms = round(self._heartbeat_interval * 3000)
+        try:
+            live = await self._heartbeat(
+                keys=[f"{self._prefix}:{{replicas}}:live"], args=[self._replica_id, ttl_ms]
+            )
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise LimiterStoreError(f"Redis heartbeat failed: {exc!r}") from exc
+        self._live_replicas = int(live)
+        if self._metrics:
+            self._metrics.replicas.set(self.replicas)
+        return self._live_replicas
+
+    async def _beat_forever(self) -> None:
+        while True:
+            if self._down_until is None:
+                with contextlib.suppress(LimiterStoreError):
+                    await self.beat()
+            await asyncio.sleep(self._heartbeat_interval)
+
     async def aclose(self) -> None:
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat_task
+            self._heartbeat_task = None
         if self._owns_client:
             await self._client.aclose()

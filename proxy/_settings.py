@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ._errors import SettingsError
 from ._gcra import GCRAPolicy
+
+if TYPE_CHECKING:
+    from ._config import ProxyConfig
 
 __all__ = ["ProxySettings"]
 
@@ -56,6 +60,41 @@ class ProxySettings:
     def policy(self) -> GCRAPolicy:
         """The GCRA policy (rate, burst) these settings describe."""
         return GCRAPolicy(self.rate, self.burst)
+
+    def to_config(self) -> ProxyConfig:
+        """The same proxy as a ``ProxyConfig``: one keyless client, 429 at once over the rate,
+        ``pool_size`` requests in flight."""
+        from ._config import (
+            ANONYMOUS,
+            CapacityConfig,
+            ClientConfig,
+            ProxyConfig,
+            RedisConfig,
+            ServerConfig,
+            UpstreamConfig,
+        )
+
+        return ProxyConfig(
+            server=ServerConfig(host=self.host, port=self.port),
+            redis=RedisConfig(
+                url=self.redis_url, timeout_ms=self.redis_timeout * 1000, key_prefix=self.key_prefix
+            ),
+            capacity=CapacityConfig(max_in_flight=self.pool_size, interactive_reserved=0),
+            upstream=UpstreamConfig(
+                urls=[self.upstream], timeout=self.upstream_timeout, pool_size=self.pool_size
+            ),
+            clients=[
+                ClientConfig(
+                    name=ANONYMOUS,
+                    rate=self.rate,
+                    burst=self.burst,
+                    max_in_flight=self.pool_size,
+                    queue_cap=self.pool_size,
+                    max_wait=0.0,
+                )
+            ],
+            auth=False,
+        )
 
 
 def _check_positive(name: str, value: float) -> None:

@@ -37,7 +37,9 @@ def create_app(
             client = features_client
             if client is None:
                 client = await stack.enter_async_context(
-                    FeaturesClient(settings.proxy_url, timeout=settings.timeout)
+                    FeaturesClient(
+                        settings.proxy_url, timeout=settings.timeout, api_key=settings.api_key
+                    )
                 )
             app.state.features_client = client
             yield

@@ -36,10 +36,19 @@ class FeaturesClient:
 
     Use as ``async with FeaturesClient(url, timeout=30) as client: ...`` (or call
     :meth:`open` and :meth:`aclose`); the session must be opened inside the event loop.
+    With ``api_key``, every request carries it as ``X-API-Key``.
     """
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0, limit: int = 100) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        limit: int = 100,
+        api_key: str | None = None,
+    ) -> None:
         self._url = base_url.rstrip("/") + "/v1/features"
+        self._headers = {"X-API-Key": api_key} if api_key else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None
@@ -76,7 +85,7 @@ class FeaturesClient:
             raise RuntimeError("FeaturesClient is not open; use 'async with' or open()")
         body = {"analyzer": analyzer, "docs": list(docs), "num_features": num_features}
         try:
-            async with self._session.post(self._url, json=body) as response:
+            async with self._session.post(self._url, json=body, headers=self._headers) as response:
                 text = await response.text()
                 if response.status != 200:
                     raise _status_error(response.status, response.headers, text)

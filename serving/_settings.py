@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,6 +22,8 @@ class ServingSettings:
         host, port: where :func:`serving.run` listens.
         timeout: total seconds allowed for one call to the features proxy.
         max_texts: the most texts accepted by one ``/v1/predict`` request.
+        api_key: sent to the proxy as ``X-API-Key`` (serving is one of its interactive
+            clients); ``None`` sends none. Kept out of ``repr``.
     """
 
     models_dir: Path
@@ -31,6 +33,7 @@ class ServingSettings:
     port: int = 8002
     timeout: float = 30.0
     max_texts: int = 1000
+    api_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "models_dir", Path(self.models_dir))

@@ -1,26 +1,30 @@
-"""A synchronous client for `POST /v1/features`, with retries that respect the proxy.
+"""An asyncio client for `POST /v1/features`, with retries and pacing that respect the proxy.
 
 Retried: 429 and 503 (waiting `Retry-After` when the server sends one) and connection errors,
 with capped exponential backoff plus jitter. Not retried: other 4xx. A batch the API rejects
 as a whole (413, 422) is split into single docs so that only the offending doc gets the error.
+Every send first waits on the task's `Pacer`, which every answer's RateLimit headers update.
+With an API key, each request carries it as `X-API-Key`; the key is never logged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 from tenacity import (
+    AsyncRetrying,
     RetryCallState,
-    Retrying,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential_jitter,
 )
 
 from spark_udfs._errors import ApiBusy, ApiRejected, ApiUnreachable, SparkUdfError
+from spark_udfs._pacer import Pacer, Sleep
 
 __all__ = ["FeaturesClient", "RetryPolicy"]
 
@@ -44,66 +48,80 @@ class RetryPolicy:
 
 
 class FeaturesClient:
-    """Sends docs to `{base_url}/v1/features`. The HTTP client is passed in (one per task)."""
+    """Sends docs to `{base_url}/v1/features`. The HTTP client is passed in (one per task).
+
+    `clock` and `sleep` drive both the retries and the pacer (`self.pacer`), so tests step
+    time instead of sleeping. Share one client between the coroutines of a task, so that
+    they share its pacer.
+    """
 
     def __init__(
         self,
-        http: httpx.Client,
+        http: httpx.AsyncClient,
         base_url: str,
         *,
         analyzer: str,
         num_features: int,
         return_tokens: bool = True,
+        api_key: str | None = None,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
         self._url = base_url.rstrip("/") + "/v1/features"
         self._analyzer = analyzer
         self._num_features = num_features
         self._return_tokens = return_tokens
+        self._headers = {"X-API-Key": api_key} if api_key else {}
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
+        self.pacer = Pacer(clock=clock, sleep=sleep)
 
-    def features(self, docs: Sequence[str]) -> list[Result]:
+    async def features(self, docs: Sequence[str]) -> list[Result]:
         """One result per doc, in order: features, or `{"error": {...}}`. Never raises for a doc."""
         try:
-            return self._post_with_retry(list(docs))["results"]
+            return (await self._post_with_retry(list(docs)))["results"]
         except ApiRejected as exc:
             if len(docs) > 1 and exc.status in (413, 422):
-                return [r for doc in docs for r in self.features([doc])]
+                return [r for doc in docs for r in await self.features([doc])]
             return [_error(exc)] * len(docs)
         except SparkUdfError as exc:
             return [_error(exc)] * len(docs)
 
-    def describe(self) -> Result:
+    async def describe(self) -> Result:
         """The API's answer for an empty batch: analyzer name and version, num_features."""
-        body = self._post_with_retry([])
+        body = await self._post_with_retry([])
         return {k: v for k, v in body.items() if k != "results"}
 
-    def _post_with_retry(self, docs: list[str]) -> Result:
-        retrying = Retrying(
+    async def _post_with_retry(self, docs: list[str]) -> Result:
+        retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retry.attempts),
             wait=self._retry.wait,
             retry=retry_if_exception_type((ApiBusy, ApiUnreachable)),
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(self._post, docs)
+        return await retrying(self._post, docs)
 
-    def _post(self, docs: list[str]) -> Result:
+    async def _post(self, docs: list[str]) -> Result:
         payload = {
             "analyzer": self._analyzer,
             "docs": docs,
             "num_features": self._num_features,
             "return_tokens": self._return_tokens,
         }
+        await self.pacer.wait()
         try:
-            resp = self._http.post(self._url, json=payload)
+            resp = await self._http.post(self._url, json=payload, headers=self._headers)
         except httpx.TransportError as exc:
             raise ApiUnreachable(f"{self._url}: {exc!r}") from exc
+        self.pacer.observe(resp.headers)
         if resp.status_code in RETRY_STATUSES:
-            raise ApiBusy(resp.status_code, _retry_after(resp))
+            retry_after = _retry_after(resp)
+            if retry_after is not None:  # the task's other senders wait too
+                self.pacer.hold(retry_after)
+            raise ApiBusy(resp.status_code, retry_after)
         if resp.status_code >= 400:
             raise ApiRejected(resp.status_code, _detail(resp))
         return resp.json()

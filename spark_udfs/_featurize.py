@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,9 @@ SPEC_FILE = "_feature_spec.json"
 
 @dataclass(frozen=True)
 class FeaturizeOptions:
+    """The job's knobs. `api_key` is sent as `X-API-Key` and kept out of `repr` and the spec;
+    `concurrency` is the most requests one Spark task has in flight."""
+
     proxy_url: str
     analyzer: str = "mecab"
     num_features: int = 2**20
@@ -31,6 +35,8 @@ class FeaturizeOptions:
     timeout: float = 60.0
     master: str = "local[2]"
     partitions: int | None = None
+    api_key: str | None = field(default=None, repr=False)
+    concurrency: int = 2
 
 
 def require_java() -> None:
@@ -73,6 +79,8 @@ def transform(df: DataFrame, opts: FeaturizeOptions, *, text_col: str = "documen
         num_features=opts.num_features,
         batch_size=opts.batch_size,
         timeout=opts.timeout,
+        api_key=opts.api_key,
+        concurrency=opts.concurrency,
     )
     if opts.partitions:
         df = df.repartition(opts.partitions)
@@ -102,23 +110,13 @@ def featurize(input_path: str | Path, output: str | Path, opts: FeaturizeOptions
     return spec
 
 
-def _feature_spec(opts: FeaturizeOptions) -> dict:
-    """Ask the API (through the proxy) what it will produce; fails fast if nobody answers."""
-    with httpx.Client(timeout=opts.timeout) as http:
-        client = FeaturesClient(
-            http,
-            opts.proxy_url,
-            analyzer=opts.analyzer,
-            num_features=opts.num_features,
-            retry=RetryPolicy(attempts=4, cap=2.0),
-        )
-        try:
-            info = client.describe()
-        except (ApiUnreachable, ApiBusy) as exc:
-            raise ApiUnreachable(
-                f"cannot get features from {opts.proxy_url} ({exc}): start the API and the proxy "
-                "(`nlpfeat api`, `nlpfeat proxy`) or point --proxy at them"
-            ) from exc
+def _feature_spec(
+    opts: FeaturizeOptions, *, transport: httpx.AsyncBaseTransport | None = None
+) -> dict:
+    """Ask the API (through the proxy) what it will produce; fails fast if nobody answers.
+
+    The spec holds what the API said and the hashing scheme: never the API key."""
+    info = asyncio.run(_describe(opts, transport))
     return {
         "analyzer": info["analyzer"],
         "analyzer_version": info["analyzer_version"],
@@ -128,3 +126,22 @@ def _feature_spec(opts: FeaturizeOptions) -> dict:
         "hashing": "murmur3_x86_32 seed 42 of UTF-8, non-negative mod num_features "
         "(= Spark HashingTF)",
     }
+
+
+async def _describe(opts: FeaturizeOptions, transport: httpx.AsyncBaseTransport | None) -> dict:
+    async with httpx.AsyncClient(timeout=opts.timeout, transport=transport) as http:
+        client = FeaturesClient(
+            http,
+            opts.proxy_url,
+            analyzer=opts.analyzer,
+            num_features=opts.num_features,
+            api_key=opts.api_key,
+            retry=RetryPolicy(attempts=4, cap=2.0),
+        )
+        try:
+            return await client.describe()
+        except (ApiUnreachable, ApiBusy) as exc:
+            raise ApiUnreachable(
+                f"cannot get features from {opts.proxy_url} ({exc}): start the API and the proxy "
+                "(`nlpfeat api`, `nlpfeat proxy`) or point --proxy at them"
+            ) from exc

@@ -1,12 +1,15 @@
 """Iterator pandas UDFs that get features from the NLP API, made by factories.
 
-The factory runs on the driver and captures only plain arguments; each Spark task opens one
-pooled HTTP client, re-batches its rows into requests of `batch_size` docs and closes the
-client when the partition is done. Nothing is read from the environment on executors.
+The factory runs on the driver and captures only plain arguments; each Spark task runs one
+event loop (`asyncio.Runner`) and one pooled async HTTP client for its whole partition,
+re-batches its rows into requests of `batch_size` docs, sends up to `concurrency` of them at
+once through the task's pacer (see `spark_udfs._pacer`) and closes the client when the
+partition is done. Results keep row order. Nothing is read from the environment on executors.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -44,36 +47,59 @@ def make_features_udf(
     timeout: float = 60.0,
     retry_attempts: int = 8,
     retry_cap: float = 10.0,
+    api_key: str | None = None,
+    concurrency: int = 2,
 ):
-    """A UDF mapping a string column to a struct (tokens, indices, values, error)."""
+    """A UDF mapping a string column to a struct (tokens, indices, values, error).
+
+    `api_key` goes out as `X-API-Key` on every request; `concurrency` is how many requests
+    one task has in flight at most.
+    """
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
 
     @pandas_udf(FEATURES_SCHEMA)  # type: ignore[call-overload]
     def features(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        with httpx.Client(timeout=timeout, limits=limits) as http:
-            client = FeaturesClient(
-                http,
-                base_url,
-                analyzer=analyzer,
-                num_features=num_features,
-                retry=RetryPolicy(attempts=retry_attempts, cap=retry_cap),
-            )
-            for docs in batches:
-                yield features_frame(client, docs, batch_size)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        with asyncio.Runner() as runner:
+            http = httpx.AsyncClient(timeout=timeout, limits=limits)
+            try:
+                client = FeaturesClient(
+                    http,
+                    base_url,
+                    analyzer=analyzer,
+                    num_features=num_features,
+                    api_key=api_key,
+                    retry=RetryPolicy(attempts=retry_attempts, cap=retry_cap),
+                )
+                for docs in batches:
+                    yield runner.run(features_frame(client, docs, batch_size, concurrency))
+            finally:
+                runner.run(http.aclose())
 
     return features
 
 
-def features_frame(client: FeaturesClient, docs: pd.Series, batch_size: int) -> pd.DataFrame:
-    """Features for each doc of `docs`; null or failed docs get an error, not an exception."""
-    rows: list[dict] = []
+async def features_frame(
+    client: FeaturesClient, docs: pd.Series, batch_size: int, concurrency: int = 2
+) -> pd.DataFrame:
+    """Features for each doc of `docs`, in order, with at most `concurrency` requests in
+    flight; null or failed docs get an error, not an exception."""
     values = docs.tolist()
-    for start in range(0, len(values), batch_size):
-        chunk = values[start : start + batch_size]
+    slots = asyncio.Semaphore(concurrency)
+
+    async def send(sendable: list[str]) -> list[dict]:
+        async with slots:
+            return await client.features(sendable)
+
+    async def chunk_rows(chunk: list) -> list[dict]:
         sendable = [d for d in chunk if isinstance(d, str)]
-        results = iter(client.features(sendable) if sendable else [])
-        for doc in chunk:
-            rows.append(_row(next(results)) if isinstance(doc, str) else _NULL_DOC)
+        results = iter(await send(sendable) if sendable else [])
+        return [_row(next(results)) if isinstance(d, str) else _NULL_DOC for d in chunk]
+
+    chunks = [values[start : start + batch_size] for start in range(0, len(values), batch_size)]
+    done = await asyncio.gather(*(chunk_rows(chunk) for chunk in chunks))
+    rows = [row for chunk in done for row in chunk]
     return pd.DataFrame(rows, columns=[f.name for f in FEATURES_SCHEMA.fields])
 
 

@@ -9,8 +9,13 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
+import shutil
+import signal
 import socket
+import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -181,3 +186,48 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a spare port: it may be stopped and resumed
+    (SIGSTOP/SIGCONT) without touching the shared one on 6379."""
+
+    def __init__(self, binary: str, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        cmd = [binary, "--port", str(port), "--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        client = redis.Redis(port=port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 5
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline or self.proc.poll() is not None:
+                        raise
+                    time.sleep(0.02)
+        finally:
+            client.close()
+
+    def pause(self) -> None:
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def close(self) -> None:
+        self.resume()
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed: apt-get install redis-server")
+    server = PrivateRedis(binary, free_port())
+    yield server
+    server.close()

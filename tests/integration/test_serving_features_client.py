@@ -26,10 +26,12 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 NUM_FEATURES = 1 << 10
+API_KEYS = web.AppKey("api_keys", list)
 
 
 async def _features(request: web.Request) -> web.Response:
     """Answers by the first doc: '429', '500', '503', 'badjson', 'short', 'slow' or features."""
+    request.app[API_KEYS].append(request.headers.get("X-API-Key"))
     body = await request.json()
     docs, first = body["docs"], body["docs"][0]
     if first == "429":
@@ -61,9 +63,11 @@ class _Server:
         self.loop = asyncio.new_event_loop()
         self.started = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
+        self.api_keys: list[str | None] = []  # X-API-Key of each request, in order
 
     def _run(self) -> None:
         app = web.Application()
+        app[API_KEYS] = self.api_keys
         app.router.add_post("/v1/features", _features)
         runner = web.AppRunner(app)
         self.loop.run_until_complete(runner.setup())
@@ -89,9 +93,11 @@ def server() -> Iterator[_Server]:
         yield running
 
 
-def call(url: str, docs: list[str], timeout: float = 5.0) -> list[dict[str, Any]]:
+def call(
+    url: str, docs: list[str], timeout: float = 5.0, api_key: str | None = None
+) -> list[dict[str, Any]]:
     async def go() -> list[dict[str, Any]]:
-        async with FeaturesClient(url, timeout=timeout) as client:
+        async with FeaturesClient(url, timeout=timeout, api_key=api_key) as client:
             return await client.features(docs, "mecab", NUM_FEATURES)
 
     return asyncio.run(go())
@@ -100,6 +106,12 @@ def call(url: str, docs: list[str], timeout: float = 5.0) -> list[dict[str, Any]
 def test_features_round_trip(server: _Server) -> None:
     results = call(server.url + "/", ["a", "abc"])
     assert [r["indices"] for r in results] == [[1], [3]]
+
+
+def test_the_api_key_is_sent_only_when_configured(server: _Server) -> None:
+    call(server.url, ["a"], api_key="k-serving")
+    call(server.url, ["a"])
+    assert server.api_keys[-2:] == ["k-serving", None]
 
 
 @pytest.mark.parametrize(
@@ -161,9 +173,13 @@ def models_dir(tmp_path: Path) -> Path:
 
 
 def test_app_with_real_client(server: _Server, models_dir: Path) -> None:
-    settings = ServingSettings(models_dir=models_dir, proxy_url=server.url, timeout=5)
+    settings = ServingSettings(
+        models_dir=models_dir, proxy_url=server.url, timeout=5, api_key="k-app"
+    )
+    assert "k-app" not in repr(settings)
     with TestClient(create_app(settings)) as client:
         body = client.post("/v1/predict", json={"texts": ["abc", "a"]}).json()
+        assert server.api_keys[-1] == "k-app"
         assert [p["label"] for p in body["predictions"]] == [1, 0]
         assert body["predictions"][0]["probability"] > 0.5 > body["predictions"][1]["probability"]
         response = client.post("/v1/predict", json={"texts": ["429"]})

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
+from pydantic import ValidationError
 
 from nlp_api import ApiSettings, Registry, Token, create_app
+from nlp_api._app import SETTINGS_ENV, app_from_env
 
 
 class Whitespace:
@@ -41,3 +45,52 @@ def test_unknown_analyzer_names_the_loaded_ones() -> None:
         resp = c.post("/v1/analyze", json={"analyzer": "okt", "docs": ["a"]})
     assert resp.status_code == 400
     assert resp.json()["detail"] == "analyzer 'okt' is not available; choose one of: mecab"
+
+
+TOKEN = "s3cret-token"
+
+
+def guarded(token: str | None = TOKEN) -> TestClient:
+    settings = ApiSettings(upstream_token=token)
+    return TestClient(create_app(settings, registry=Registry([Whitespace()])))
+
+
+def analyze(c: TestClient, **headers: str) -> Response:
+    return c.post("/v1/analyze", json={"analyzer": "mecab", "docs": ["a"]}, headers=headers)
+
+
+def test_upstream_token_is_required_when_set() -> None:
+    with guarded() as c:
+        for resp in (analyze(c), analyze(c, **{"X-Upstream-Token": "wrong"}), c.get("/docs")):
+            assert resp.status_code == 401
+            assert resp.headers["content-type"] == "application/problem+json"
+            body = resp.json()
+            assert body["status"] == 401 and body["type"] == "about:blank"
+            assert "through the proxy" in body["detail"] and "X-Upstream-Token" in body["detail"]
+        assert analyze(c, **{"X-Upstream-Token": TOKEN}).status_code == 200
+
+
+def test_probes_and_scrapes_need_no_upstream_token() -> None:
+    with guarded() as c:
+        assert c.get("/healthz").status_code == 200
+        assert c.get("/readyz").status_code == 200
+        assert c.get("/metrics").status_code == 200
+        assert c.post("/healthz").status_code == 401
+
+
+def test_without_an_upstream_token_nothing_is_required() -> None:
+    with guarded(None) as c:
+        assert analyze(c).status_code == 200
+
+
+def test_workers_get_the_upstream_token_from_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = ApiSettings(analyzers=("mecab",), upstream_token=TOKEN)
+    assert TOKEN not in repr(settings)
+    monkeypatch.setenv(SETTINGS_ENV, settings.model_dump_json())
+    c = TestClient(app_from_env())  # no lifespan: nothing loads, the middleware answers first
+    assert c.post("/v1/analyze", json={}).status_code == 401
+
+
+def test_an_upstream_token_must_be_header_safe() -> None:
+    with pytest.raises(ValidationError, match="printable ASCII"):
+        ApiSettings(upstream_token="has space")

@@ -22,6 +22,19 @@ def test_help(command: str) -> None:
     assert "Usage" in result.output and "--help" in result.output
 
 
+@pytest.mark.parametrize(
+    ("command", "flag", "envvar"),
+    [
+        ("api", "--upstream-token", "NLPFEAT_UPSTREAM_TOKEN"),
+        ("featurize", "--api-key", "NLPFEAT_API_KEY"),
+        ("serve", "--api-key", "NLPFEAT_API_KEY"),
+    ],
+)
+def test_secrets_come_from_a_flag_or_the_environment(command: str, flag: str, envvar: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+    assert flag in result.output and envvar in result.output
+
+
 def test_featurize_without_java_says_so_in_one_sentence(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
     env["PATH"] = str(tmp_path)  # no java on it

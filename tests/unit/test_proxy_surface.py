@@ -15,10 +15,13 @@ EXPECTED = [
     "Limiter",
     "LimiterStoreError",
     "MemoryStore",
+    "ProxyConfig",
     "ProxyError",
+    "ProxyMetrics",
     "ProxySettings",
     "RedisStore",
     "create_app",
+    "load_config",
     "run",
 ]
 

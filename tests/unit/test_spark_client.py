@@ -1,18 +1,30 @@
-"""The batch client's retry and per-row error rules, against an httpx.MockTransport."""
+"""The batch client's retry, pacing and per-row error rules, against an httpx.MockTransport.
+
+Time is a fake clock whose `sleep` steps it: nothing here really sleeps.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import httpx
 import pandas as pd
+import pytest
 
-from spark_udfs import FeaturesClient, RetryPolicy, features_frame
+from spark_udfs import FeaturesClient, FeaturizeOptions, RetryPolicy, features_frame
+from spark_udfs._featurize import _feature_spec
+from spark_udfs._pacer import parse_items
+
+POLICY = "RateLimit-Policy"
 
 
-def ok(docs: list[str]) -> httpx.Response:
+def ok(docs: list[str], headers: dict[str, str] | None = None) -> httpx.Response:
     return httpx.Response(
         200,
+        headers=headers,
         json={
             "analyzer": "mecab",
             "analyzer_version": "test",
@@ -23,56 +35,95 @@ def ok(docs: list[str]) -> httpx.Response:
 
 
 class Upstream:
-    """Answers from a script of responses, then succeeds; records every request's docs."""
+    """Answers from a script of responses, then succeeds; records every request."""
 
     def __init__(self, script: list[httpx.Response | Exception]) -> None:
         self.script = list(script)
-        self.calls: list[list[str]] = []
+        self.requests: list[httpx.Request] = []
+
+    @property
+    def calls(self) -> list[list[str]]:
+        return [json.loads(r.content)["docs"] for r in self.requests]
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        docs = json.loads(request.content)["docs"]
-        self.calls.append(docs)
+        self.requests.append(request)
         if self.script:
             step = self.script.pop(0)
             if isinstance(step, Exception):
                 raise step
             return step
-        return ok(docs)
+        return ok(json.loads(request.content)["docs"])
 
 
-def client(upstream: Upstream, sleeps: list[float], attempts: int = 5) -> FeaturesClient:
-    http = httpx.Client(transport=httpx.MockTransport(upstream))
-    return FeaturesClient(
-        http,
-        "http://proxy",
-        analyzer="mecab",
-        num_features=8,
-        retry=RetryPolicy(attempts=attempts, initial=0.1, cap=5.0),
-        sleep=sleeps.append,
-    )
+class Clock:
+    """A monotonic clock that only moves when someone sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+Use = Callable[[FeaturesClient], Coroutine[Any, Any, Any]]
+
+
+def with_client(upstream: Any, clock: Clock, use: Use, **kwargs: Any) -> Any:
+    """Run `use(client)` on a fresh event loop with a client over `upstream`."""
+    kwargs.setdefault("retry", RetryPolicy(attempts=5, initial=0.1, cap=5.0))
+
+    async def go() -> Any:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(upstream)) as http:
+            client = FeaturesClient(
+                http,
+                "http://proxy",
+                analyzer="mecab",
+                num_features=8,
+                sleep=clock.sleep,
+                clock=clock,
+                **kwargs,
+            )
+            return await use(client)
+
+    return asyncio.run(go())
+
+
+def features(upstream: Any, clock: Clock, docs: list[str], **kwargs: Any) -> list[dict]:
+    return with_client(upstream, clock, lambda c: c.features(docs), **kwargs)
 
 
 def test_429_waits_retry_after_then_succeeds() -> None:
-    up, sleeps = Upstream([httpx.Response(429, headers={"Retry-After": "3"})]), []
-    results = client(up, sleeps).features(["가", "나다"])
+    up, clock = Upstream([httpx.Response(429, headers={"Retry-After": "3"})]), Clock()
+    results = features(up, clock, ["가", "나다"])
     assert [r["indices"] for r in results] == [[1], [2]]
-    assert len(sleeps) == 1 and 3.0 <= sleeps[0] <= 3.5
+    assert len(clock.sleeps) == 1 and 3.0 <= clock.sleeps[0] <= 3.5
+
+
+def test_a_retry_after_over_the_backoff_cap_is_still_honoured_in_full() -> None:
+    up, clock = Upstream([httpx.Response(429, headers={"Retry-After": "8"})]), Clock()
+    features(up, clock, ["가"])  # backoff capped at 5 s, the pacer holds the rest
+    assert 8.0 <= sum(clock.sleeps) <= 8.5 and len(up.requests) == 2
 
 
 def test_connection_errors_and_503_back_off_exponentially_with_a_cap() -> None:
     script = [httpx.ConnectError("refused")] * 3 + [httpx.Response(503)]
-    up, sleeps = Upstream(script), []
-    results = client(up, sleeps).features(["가"])
+    up, clock = Upstream(script), Clock()
+    results = features(up, clock, ["가"])
     assert results[0]["indices"] == [1]
-    assert len(sleeps) == 4
-    assert sleeps[0] < sleeps[2] and all(s <= 5.0 + 0.1 for s in sleeps)
+    assert len(clock.sleeps) == 4
+    assert clock.sleeps[0] < clock.sleeps[2] and all(s <= 5.0 + 0.1 for s in clock.sleeps)
 
 
 def test_exhausted_retries_become_per_row_errors() -> None:
-    up, sleeps = Upstream([httpx.Response(429, headers={"Retry-After": "1"})] * 10), []
-    results = client(up, sleeps, attempts=3).features(["가", "나"])
+    up, clock = Upstream([httpx.Response(429, headers={"Retry-After": "1"})] * 10), Clock()
+    results = features(up, clock, ["가", "나"], retry=RetryPolicy(attempts=3, cap=5.0))
     assert [r["error"]["type"] for r in results] == ["ApiBusy", "ApiBusy"]
-    assert len(up.calls) == 3
+    assert len(up.requests) == 3
 
 
 def test_a_batch_rejected_as_too_large_is_split_so_only_the_bad_doc_fails() -> None:
@@ -82,20 +133,104 @@ def test_a_batch_rejected_as_too_large_is_split_so_only_the_bad_doc_fails() -> N
             return httpx.Response(413, json={"detail": "doc too long"})
         return ok(docs)
 
-    http = httpx.Client(transport=httpx.MockTransport(handler))
-    results = FeaturesClient(http, "http://p", analyzer="mecab", num_features=8).features(
-        ["가", "너무너무길다", "다"]
-    )
+    results = features(handler, Clock(), ["가", "너무너무길다", "다"])
     assert "indices" in results[0] and "indices" in results[2]
     assert (
         results[1]["error"]["type"] == "ApiRejected" and "too long" in results[1]["error"]["detail"]
     )
 
 
+def test_the_api_key_goes_out_as_x_api_key_and_only_when_given() -> None:
+    up = Upstream([])
+    features(up, Clock(), ["가"], api_key="k-123")
+    features(up, Clock(), ["가"])
+    assert up.requests[0].headers["X-API-Key"] == "k-123"
+    assert "X-API-Key" not in up.requests[1].headers
+
+
+def test_the_limiter_is_rated_by_the_policy_and_re_rated_when_it_changes() -> None:
+    def policy(q: int, w: int) -> dict[str, str]:
+        return {POLICY: f'"batch";q={q};w={w}', "RateLimit": f'"batch";r={q - 1};t={w}'}
+
+    up = Upstream([ok(["가"], policy(3, 10)), ok(["가"]), ok(["가"]), ok(["가"], policy(50, 2))])
+
+    async def use(client: FeaturesClient) -> None:
+        assert client.pacer.limiter is None  # unpaced until the proxy names a policy
+        await client.features(["가"])
+        limiter = client.pacer.limiter
+        assert limiter is not None and (limiter.max_rate, limiter.time_period) == (3, 10)
+        for _ in range(3):  # the third answer names a new policy
+            await client.features(["가"])
+        assert not limiter.has_capacity()  # sends went through it: 3 of 3 taken
+        rerated = client.pacer.limiter
+        assert rerated is not None and (rerated.max_rate, rerated.time_period) == (50, 2)
+
+    with_client(up, Clock(), use)
+
+
+def test_remaining_zero_holds_the_next_send_for_t_seconds() -> None:
+    exhausted = ok(["가"], {"RateLimit": '"batch";r=0;t=7'})
+    fine = ok(["가"], {"RateLimit": '"batch";r=4;t=7'})
+    up, clock = Upstream([fine, exhausted]), Clock()
+
+    async def use(client: FeaturesClient) -> None:
+        await client.features(["가"])
+        await client.features(["가"])
+        assert clock.sleeps == []  # r=4: no wait; r=0 is only honoured before the next send
+        await client.features(["가"])
+
+    with_client(up, clock, use)
+    assert clock.sleeps == [7.0] and len(up.requests) == 3
+
+
 def test_features_frame_rebatches_and_marks_null_docs() -> None:
-    up, sleeps = Upstream([]), []
-    frame = features_frame(client(up, sleeps), pd.Series(["가", None, "나다", "라"]), batch_size=2)
-    assert up.calls == [["가"], ["나다", "라"]]
+    up = Upstream([])
+    frame = with_client(
+        up, Clock(), lambda c: features_frame(c, pd.Series(["가", None, "나다", "라"]), 2)
+    )
+    assert sorted(up.calls) == [["가"], ["나다", "라"]]
     assert frame["error"].tolist()[1].startswith("NullDocument")
     assert frame["indices"].tolist()[0] == [1] and frame["indices"].tolist()[3] == [1]
     assert list(frame.columns) == ["tokens", "indices", "values", "error"]
+
+
+def test_features_frame_keeps_row_order_with_requests_in_flight_together() -> None:
+    second_arrived = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        docs = json.loads(request.content)["docs"]
+        if docs == ["가"]:  # the first batch answers only once the second was sent
+            await second_arrived.wait()
+        else:
+            second_arrived.set()
+        return ok(docs)
+
+    docs = pd.Series(["가", "나다", "라마바"])
+    frame = with_client(handler, Clock(), lambda c: features_frame(c, docs, 1, concurrency=2))
+    assert frame["tokens"].tolist() == [["가"], ["나다"], ["라마바"]]
+
+
+def test_rate_limit_headers_parse_leniently() -> None:
+    assert parse_items('"a";q=5;w=1, "b";q=100;w=60') == [
+        {"q": 5.0, "w": 1.0},
+        {"q": 100.0, "w": 60.0},
+    ]
+    assert parse_items('"a";q=five;w=1') == [{"w": 1.0}]
+    assert parse_items("garbage") == [{}]
+
+
+def test_the_feature_spec_sends_the_key_and_never_holds_it() -> None:
+    up = Upstream([])
+    opts = FeaturizeOptions(proxy_url="http://proxy", api_key="k-secret")
+    spec = _feature_spec(opts, transport=httpx.MockTransport(up))
+    assert up.requests[0].headers["X-API-Key"] == "k-secret"
+    assert up.calls == [[]]
+    assert spec["analyzer"] == "mecab" and "k-secret" not in json.dumps(spec)
+    assert "k-secret" not in repr(opts)
+
+
+def test_concurrency_must_be_positive() -> None:
+    from spark_udfs import make_features_udf
+
+    with pytest.raises(ValueError, match="concurrency"):
+        make_features_udf("http://proxy", concurrency=0)
