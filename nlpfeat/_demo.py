@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,11 +35,46 @@ def _sigterm_to_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _stage(console: Console, args: list[str]) -> None:
+def _stage(console: Console, args: list[str], env: dict[str, str]) -> None:
     console.rule(f"nlpfeat {args[0]}")
-    done = subprocess.run([sys.executable, "-m", "nlpfeat", *args], check=False)
+    cmd = [sys.executable, "-m", "nlpfeat", *args]
+    done = subprocess.run(cmd, check=False, env={**os.environ, **env})
     if done.returncode != 0:
         raise DemoFailed(f"`nlpfeat {' '.join(args)}` failed with exit code {done.returncode}")
+
+
+_PROXY_TOML = """\
+# written by `nlpfeat demo`; keys and the upstream token come from the environment
+[redis]
+{redis}
+[capacity]
+max_in_flight = 8
+interactive_reserved = 0.25
+
+[upstream]
+urls = ["{api_url}"]
+token_env = "NLPFEAT_UPSTREAM_TOKEN"
+
+[[clients]]
+name = "demo-spark"
+key_env = "NLPFEAT_DEMO_SPARK_KEY"
+class = "batch"
+rate = 200
+burst = 50
+max_in_flight = 6
+queue_cap = 64
+max_wait = 30
+
+[[clients]]
+name = "demo-serving"
+key_env = "NLPFEAT_DEMO_SERVING_KEY"
+class = "interactive"
+rate = 100
+burst = 50
+max_in_flight = 4
+queue_cap = 16
+max_wait = 1
+"""
 
 
 def run_demo(
@@ -51,11 +88,22 @@ def run_demo(
     logs = workdir / "logs"
     ports = {name: free_port(p) for name, p in (("api", 8001), ("proxy", 8000), ("serve", 8002))}
     api_url, proxy_url = (f"http://127.0.0.1:{ports[n]}" for n in ("api", "proxy"))
-    limiter = ["--redis-url", redis_url] if redis_reachable(redis_url) else []
+    shared = redis_reachable(redis_url)
+    secret = {  # fresh for every run; handed to the processes through the environment
+        "NLPFEAT_UPSTREAM_TOKEN": secrets.token_urlsafe(24),
+        "NLPFEAT_DEMO_SPARK_KEY": secrets.token_urlsafe(24),
+        "NLPFEAT_DEMO_SERVING_KEY": secrets.token_urlsafe(24),
+    }
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "proxy.toml"
+    config.write_text(
+        _PROXY_TOML.format(redis=f'url = "{redis_url}"' if shared else "", api_url=api_url),
+        encoding="utf-8",
+    )
     console.print(
         f"API {api_url} · proxy {proxy_url} "
-        f"({'Redis ' + redis_url if limiter else 'in-process limiter: no Redis answered'}) · "
-        f"logs in {logs}/"
+        f"({'Redis ' + redis_url if shared else 'in-process limiter: no Redis answered'}, "
+        f"config {config}) · logs in {logs}/"
     )
     try:
         with contextlib.ExitStack() as stack:
@@ -74,25 +122,16 @@ def run_demo(
                         ],
                         f"{api_url}/readyz",
                         log_dir=logs,
+                        env={"NLPFEAT_UPSTREAM_TOKEN": secret["NLPFEAT_UPSTREAM_TOKEN"]},
                     )
                 )
                 stack.enter_context(
                     service(
                         "proxy",
-                        [
-                            "proxy",
-                            "--upstream",
-                            api_url,
-                            "--port",
-                            str(ports["proxy"]),
-                            "--rate",
-                            "200",
-                            "--burst",
-                            "50",
-                            *limiter,
-                        ],
-                        f"{proxy_url}/_proxy/healthz",
+                        ["proxy", "--config", str(config), "--port", str(ports["proxy"])],
+                        f"{proxy_url}/_proxy/readyz",
                         log_dir=logs,
+                        env=secret,
                     )
                 )
             features, models = workdir / "features.parquet", workdir / "models"
@@ -109,8 +148,9 @@ def run_demo(
                     "--analyzer",
                     analyzer,
                 ],
+                {"NLPFEAT_API_KEY": secret["NLPFEAT_DEMO_SPARK_KEY"]},
             )
-            _stage(console, ["train", "--features", str(features), "--models", str(models)])
+            _stage(console, ["train", "--features", str(features), "--models", str(models)], {})
             serve_url = f"http://127.0.0.1:{ports['serve']}"
             with console.status("starting serving"):
                 stack.enter_context(
@@ -127,6 +167,7 @@ def run_demo(
                         ],
                         f"{serve_url}/v2/health/ready",
                         log_dir=logs,
+                        env={"NLPFEAT_API_KEY": secret["NLPFEAT_DEMO_SERVING_KEY"]},
                     )
                 )
             return _predict(console, serve_url)

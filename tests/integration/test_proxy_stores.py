@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
 
 from proxy import Decision, GCRAPolicy, Limiter, MemoryStore, RedisStore
+from proxy._errors import LimiterUnavailable
 
 pytest_plugins = ["conftest_proxy"]
 
@@ -244,3 +246,123 @@ def test_redis_outage_and_recovery(
     messages = [r.getMessage() for r in caplog.records]
     assert sum("in-process" in m for m in messages) == 1
     assert sum("back" in m for m in messages) == 1
+
+
+def test_reservations_queue_at_the_rate(make_store: StoreFactory) -> None:
+    async def main() -> list[Decision]:
+        store = make_store(GCRAPolicy(rate=10.0, burst=1))
+        try:
+            return [await store.hit("q", max_wait=0.35) for _ in range(5)]
+        finally:
+            assert_shared(store)
+            await store.aclose()
+
+    decisions = asyncio.run(main())
+    assert [d.allowed for d in decisions] == [True] * 4 + [False]
+    assert [d.wait for d in decisions[:4]] == pytest.approx([0, 0.1, 0.2, 0.3], abs=0.02)
+
+
+def test_per_call_policies_are_independent_per_key(make_store: StoreFactory) -> None:
+    async def main() -> tuple[list[Decision], list[Decision]]:
+        store = make_store(GCRAPolicy(rate=TINY_RATE, burst=1))
+        wide = GCRAPolicy(rate=TINY_RATE, burst=3)
+        try:
+            return await hits(store, 2, "narrow"), [await store.hit("wide", wide) for _ in range(4)]
+        finally:
+            assert_shared(store)
+            await store.aclose()
+
+    narrow, wide = asyncio.run(main())
+    assert [d.allowed for d in narrow] == [True, False]
+    assert [d.allowed for d in wide] == [True, True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("on_failure", "expected"),
+    [("local-share", [True, True, False, False]), ("open", [True] * 4)],
+)
+def test_while_redis_is_down_each_replica_enforces_its_share(
+    dead_port: int, on_failure: str, expected: list[bool]
+) -> None:
+    """Two replicas configured: a burst of 4 becomes 2 per replica; 'open' admits all."""
+
+    async def main() -> tuple[list[Decision], int]:
+        store = RedisStore.from_url(
+            f"redis://127.0.0.1:{dead_port}/0",
+            GCRAPolicy(rate=TINY_RATE, burst=4),
+            clock=StepClock(),
+            replicas=2,
+            on_failure=on_failure,  # type: ignore[arg-type]
+        )
+        try:
+            return await hits(store, 4), store.replicas
+        finally:
+            await store.aclose()
+
+    decisions, replicas = asyncio.run(main())
+    assert replicas == 2
+    assert [d.allowed for d in decisions] == expected
+
+
+def test_closed_failure_policy_refuses_while_redis_is_down(dead_port: int) -> None:
+    async def main() -> None:
+        store = RedisStore.from_url(
+            f"redis://127.0.0.1:{dead_port}/0",
+            GCRAPolicy(rate=1.0, burst=4),
+            clock=StepClock(),
+            on_failure="closed",
+        )
+        try:
+            with pytest.raises(LimiterUnavailable, match="on_failure"):
+                await store.hit("k")
+        finally:
+            await store.aclose()
+
+    asyncio.run(main())
+
+
+@pytest.mark.redis
+def test_replicas_count_each_other_through_heartbeats(redis_url: str, redis_prefix: str) -> None:
+    async def main() -> list[int]:
+        stores = [
+            RedisStore.from_url(redis_url, GCRAPolicy(1.0, 1), timeout=2.0, key_prefix=redis_prefix)
+            for _ in range(3)
+        ]
+        try:
+            counts = [await s.beat() for s in stores]
+            await stores[0].beat()
+            return [*counts, stores[0].replicas]
+        finally:
+            for s in stores:
+                await s.aclose()
+
+    assert asyncio.run(main()) == [1, 2, 3, 3]
+
+
+def test_a_stopped_redis_costs_a_request_at_most_the_timeout(
+    private_redis: Any,
+) -> None:
+    """SIGSTOP: the socket stays open but nothing answers; the breaker must open fast."""
+
+    async def main() -> list[float]:
+        store = RedisStore.from_url(
+            private_redis.url, GCRAPolicy(rate=1000.0, burst=100), timeout=0.005
+        )
+        try:
+            await store.hit("k")
+            assert not store.degraded
+            private_redis.pause()
+            latencies = []
+            for _ in range(20):
+                started = time.perf_counter()
+                assert (await store.hit("k")).allowed
+                latencies.append(time.perf_counter() - started)
+            assert store.degraded
+            return latencies
+        finally:
+            private_redis.resume()
+            await store.aclose()
+
+    latencies = asyncio.run(main())
+    assert max(latencies) < 0.05, latencies
+    assert sorted(latencies)[-2] < 0.005, "only the first request (and probes) touch Redis"

@@ -131,3 +131,17 @@ def test_policy_window_and_interval() -> None:
 def test_policy_rejects_unusable_values(rate: float, burst: int) -> None:
     with pytest.raises(ValueError):
         GCRAPolicy(rate=rate, burst=burst)
+
+
+def test_a_request_over_the_rate_may_reserve_the_next_slot_within_max_wait() -> None:
+    policy = GCRAPolicy(rate=10.0, burst=1)  # T = 100 ms
+    tat, decisions = None, []
+    for _ in range(7):
+        decision, tat = policy.step(tat, 0, max_wait_us=500_000)
+        decisions.append(decision)
+    assert [d.allowed for d in decisions] == [True] * 6 + [False]
+    assert [d.wait for d in decisions[:6]] == pytest.approx([0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    assert decisions[6].retry_after == pytest.approx(0.6), "when it would pass without waiting"
+    # reservations spend the rate: the next free slot after them is at 0.6 s
+    later, _ = policy.step(tat, 550_000)
+    assert not later.allowed and later.retry_after == pytest.approx(0.05)
