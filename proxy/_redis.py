@@ -5,12 +5,14 @@ that reads Redis ``TIME``, so replicas never compare clocks. Keys look like
 ``<prefix>:{<key>}:tat``; the hash tag keeps a limit's keys on one cluster slot.
 
 Redis trouble never reaches the client as a 5xx and never holds a request for long: every call
-has a timeout of a few milliseconds, and the first failure opens a circuit breaker. While it is
-open, decisions are local (``on_failure``): ``local-share`` enforces each limit divided by the
-number of replicas (the live count last seen through Redis heartbeats, at least the configured
-one), ``open`` admits everything, ``closed`` refuses with 503. At most once per
-``retry_interval`` one request tries Redis again (half-open); the first success closes the
-breaker, so limits are shared again within ``retry_interval`` of Redis coming back.
+has a timeout of a few milliseconds; a request whose call fails is decided locally. A refused
+connection opens the circuit breaker at once, timeouts after ``open_after`` in a row (one slow
+reply on a busy machine is not an outage). While it is open, decisions are local
+(``on_failure``): ``local-share`` enforces each limit divided by the number of replicas (the live
+count last seen through Redis heartbeats, at least the configured one), ``open`` admits
+everything, ``closed`` refuses with 503. No request waits on a dead Redis: a background task
+PINGs it every ``retry_interval`` and the first answer closes the breaker, so limits are shared
+again within ``retry_interval`` of Redis coming back.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ._errors import LimiterStoreError, LimiterUnavailable
 from ._gcra import Decision, GCRAPolicy
@@ -80,12 +83,13 @@ class RedisStore:
         *,
         key_prefix: str = "nlpfeat",
         clock: Clock | None = None,
-        retry_interval: float = 1.0,
+        retry_interval: float = 0.25,
         owns_client: bool = False,
         on_failure: OnFailure = "local-share",
         replicas: int = 1,
         metrics: ProxyMetrics | None = None,
         heartbeat_interval: float = 1.0,
+        open_after: int = 3,
     ) -> None:
         self._policy = policy
         self._on_failure = on_failure
@@ -104,7 +108,10 @@ class RedisStore:
         self._script = client.register_script(_lua_source())
         self._heartbeat = client.register_script(_HEARTBEAT_LUA)
         self._fallback = MemoryStore(policy, clock=self._clock)
-        self._down_until: float | None = None
+        self._open_after = open_after
+        self._failures = 0
+        self._down = False
+        self._prober: asyncio.Task[None] | None = None
 
     @classmethod
     def from_url(
@@ -115,17 +122,18 @@ class RedisStore:
         timeout: float = 0.05,
         key_prefix: str = "nlpfeat",
         clock: Clock | None = None,
-        retry_interval: float = 1.0,
+        retry_interval: float = 0.25,
         on_failure: OnFailure = "local-share",
         replicas: int = 1,
         metrics: ProxyMetrics | None = None,
     ) -> RedisStore:
-        """Build a store with its own client: ``timeout`` seconds per connect and per
-        reply, no client-side retries (the fallback is the retry). Connects lazily."""
+        """Build a store with its own client: ``timeout`` seconds per reply (connecting may
+        take up to 20 ms), no client-side retries (the local decision is the fallback).
+        Connects lazily."""
         client = aioredis.Redis.from_url(
             url,
             socket_timeout=timeout,
-            socket_connect_timeout=timeout,
+            socket_connect_timeout=max(timeout, 0.02),
             retry=Retry(NoBackoff(), 0),
         )
         return cls(
@@ -151,7 +159,7 @@ class RedisStore:
     @property
     def degraded(self) -> bool:
         """True while Redis is considered down and decisions are local (breaker open)."""
-        return self._down_until is not None
+        return self._down
 
     @property
     def replicas(self) -> int:
@@ -185,35 +193,51 @@ class RedisStore:
         self, key: str, policy: GCRAPolicy | None = None, *, max_wait: float = 0.0
     ) -> Decision:
         policy = policy or self._policy
-        if self._down_until is not None:
-            if self._clock() < self._down_until:
-                return self._local(key, policy, max_wait)
-            self._down_until = self._clock() + self._retry_interval  # one probe at a time
+        if self._down:
+            return self._local(key, policy, max_wait)
         try:
             decision = await self.check_shared(key, policy, max_wait=max_wait)
         except LimiterStoreError as exc:
-            self._trip(exc)
+            self._failed(exc)
             return self._local(key, policy, max_wait)
-        if self._down_until is not None:
-            log.warning("Redis limiter store is back; limits are shared again")
-            self._down_until = None
-            self._fallback.reset()
-            if self._metrics:
-                self._metrics.breaker_open.set(0)
+        self._failures = 0
         return decision
 
-    def _trip(self, exc: Exception) -> None:
+    def _failed(self, exc: LimiterStoreError) -> None:
         if self._metrics:
             self._metrics.redis_errors.inc()
+        self._failures += 1
+        timed_out = isinstance(exc.__cause__, TimeoutError | RedisTimeoutError)
+        if self._down or (timed_out and self._failures < self._open_after):
+            return
+        self._down = True
+        if self._metrics:
             self._metrics.breaker_open.set(1)
-        if self._down_until is None:
-            log.warning(
-                "%s; limiting in-process (%s, %d replicas) until Redis answers again",
-                exc,
-                self._on_failure,
-                self.replicas,
-            )
-        self._down_until = self._clock() + self._retry_interval
+        log.warning(
+            "%s; limiting in-process (%s, %d replicas) until Redis answers again",
+            exc,
+            self._on_failure,
+            self.replicas,
+        )
+        self._prober = asyncio.get_running_loop().create_task(self._probe_until_up())
+
+    async def _probe_until_up(self) -> None:
+        """PING every ``retry_interval`` until Redis answers; then share limits again."""
+        while True:
+            await asyncio.sleep(self._retry_interval)
+            try:
+                await self._client.ping()
+            except (RedisError, OSError, TimeoutError):
+                if self._metrics:
+                    self._metrics.redis_errors.inc()
+                continue
+            break
+        self._failures = 0
+        self._fallback.reset()
+        self._down = False
+        if self._metrics:
+            self._metrics.breaker_open.set(0)
+        log.warning("Redis limiter store is back; limits are shared again")
 
     def _local(self, key: str, policy: GCRAPolicy, max_wait: float) -> Decision:
         if self._on_failure == "open":
@@ -250,16 +274,17 @@ class RedisStore:
 
     async def _beat_forever(self) -> None:
         while True:
-            if self._down_until is None:
+            if not self._down:
                 with contextlib.suppress(LimiterStoreError):
                     await self.beat()
             await asyncio.sleep(self._heartbeat_interval)
 
     async def aclose(self) -> None:
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat_task
-            self._heartbeat_task = None
+        for task in (self._prober, self._heartbeat_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._prober = self._heartbeat_task = None
         if self._owns_client:
             await self._client.aclose()

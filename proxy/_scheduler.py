@@ -134,9 +134,10 @@ class Scheduler:
 
     # -- granting ---------------------------------------------------------------------------
 
-    async def acquire(self, client: ClientState, deadline: float) -> None:
+    async def acquire(self, client: ClientState, deadline: float, *, counted: bool = False) -> None:
         """Return once ``client`` holds a slot (call ``release`` after); raise ``Refused``
-        when its queue is full or the slot would come after ``deadline`` (clock seconds)."""
+        when its queue is full or the slot would come after ``deadline`` (clock seconds).
+        A request that has to queue is counted in ``queued`` unless ``counted`` already."""
         if client.klass == "interactive":
             self._last_interactive = self._clock()
         if not client.queue and self._fits(client):
@@ -167,6 +168,8 @@ class Scheduler:
         if client not in ring:
             ring.append(client)
         self._gauge(client)
+        if self._metrics and not counted:
+            self._metrics.queued.labels(client.name, client.klass).inc()
         try:
             done, _ = await asyncio.wait({waiter}, timeout=max(0.0, budget))
         except asyncio.CancelledError:

@@ -161,7 +161,7 @@ def test_unreachable_redis_falls_back_quickly_and_warns_once(
         )
         try:
             out = await hits(store, 2)
-            clock.now += 5  # past the re-probe interval: Redis is tried (and fails) again
+            await asyncio.sleep(0.6)  # background probes (every 0.25 s) fail quietly
             out += await hits(store, 1)
             assert store.degraded
             return out
@@ -215,12 +215,15 @@ def test_redis_outage_and_recovery(
     dead_port: int,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock = StepClock()
+    """Killed: the breaker opens on the refused connection; restarted: the background probe
+    closes it without any request having to wait on Redis."""
     server = own_redis()
 
     async def main() -> list[bool]:
         store = RedisStore.from_url(
-            f"redis://127.0.0.1:{dead_port}/0", GCRAPolicy(rate=TINY_RATE, burst=50), clock=clock
+            f"redis://127.0.0.1:{dead_port}/0",
+            GCRAPolicy(rate=TINY_RATE, burst=50),
+            retry_interval=0.05,
         )
         states = []
         try:
@@ -231,12 +234,13 @@ def test_redis_outage_and_recovery(
             assert (await store.hit("k")).allowed
             states.append(store.degraded)
             own_redis()
-            for _ in range(3):
-                clock.now += 5
-                await store.hit("k")
+            for _ in range(100):
+                await asyncio.sleep(0.02)
                 if not store.degraded:
                     break
             states.append(store.degraded)
+            await store.hit("k")
+            assert_shared(store)
             return states
         finally:
             await store.aclose()
@@ -364,5 +368,6 @@ def test_a_stopped_redis_costs_a_request_at_most_the_timeout(
             await store.aclose()
 
     latencies = asyncio.run(main())
-    assert max(latencies) < 0.05, latencies
-    assert sorted(latencies)[-2] < 0.005, "only the first request (and probes) touch Redis"
+    slow = [t for t in latencies if t >= 0.004]
+    assert len(slow) <= 3, f"the breaker opens after 3 timeouts in a row: {latencies}"
+    assert max(latencies) < 0.02, latencies
