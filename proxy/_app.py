@@ -268,10 +268,15 @@ class _Proxy:
         else:
             if not decision.allowed:
                 self.metrics.would_reject.labels(*labels, "rate").inc()
-        if self.scheduler.total >= self.scheduler.capacity:
+        slot = self.scheduler.try_take(client)
+        if not slot:
             self.metrics.would_reject.labels(*labels, "capacity").inc()
         self.metrics.admitted.labels(*labels).inc()
-        return await forwarder.forward(request, body, {})
+        try:
+            return await forwarder.forward(request, body, {})
+        finally:
+            if slot:
+                self.scheduler.release(client)
 
 
 def _gone(request: web.Request) -> bool:

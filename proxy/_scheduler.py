@@ -185,6 +185,13 @@ class Scheduler:
                 "upstream slot; retry later.",
             )
 
+    def try_take(self, client: ClientState) -> bool:
+        """Take a slot only if one is free for ``client`` right now (dry run: never waits)."""
+        if not client.queue and self._fits(client):
+            self._take(client)
+            return True
+        return False
+
     def _abandon(self, client: ClientState, waiter: asyncio.Future[None]) -> None:
         if waiter.done() and not waiter.cancelled():
             self.release(client)  # granted in the same instant it gave up: hand it on

@@ -117,6 +117,10 @@ class FeaturesClient:
         except httpx.TransportError as exc:
             raise ApiUnreachable(f"{self._url}: {exc!r}") from exc
         self.pacer.observe(resp.headers)
+        if resp.status_code == 429:
+            self.pacer.throttled()
+        elif resp.status_code < 400:
+            self.pacer.succeeded()
         if resp.status_code in RETRY_STATUSES:
             retry_after = _retry_after(resp)
             if retry_after is not None:  # the task's other senders wait too

@@ -1,19 +1,19 @@
 """Pace one Spark task's requests by what the proxy says about its limit, with aiolimiter.
 
-The proxy answers with `RateLimit-Policy: "<client>";q=<burst>;w=<seconds>` and
+The proxy answers with `RateLimit-Policy: "<client>";q=<n>;w=<seconds>` and
 `RateLimit: "<client>";r=<remaining>;t=<seconds>` (draft-ietf-httpapi-ratelimit-headers-11),
 and with 429 plus `Retry-After` when a client is over its limit. A task starts unpaced; the
-first policy it sees sets an `aiolimiter.AsyncLimiter` to q requests per w seconds (a leaky
-bucket: a burst of q, then the sustained rate q/w), and a changed policy replaces it. `r=0`
-holds every send of the task until `t` seconds have passed; so does a 429's or 503's
-`Retry-After`.
+first policy it sees sets an `aiolimiter.AsyncLimiter` to one request per `w/q` seconds times
+the task's *share* (no burst of its own: bursts are what the key's budget is for), and a
+changed policy replaces it. `r=0` holds the task's next send for one interval of the policy
+(`w/q`: the proxy's limiter frees one request at a time; `t` is in whole seconds) or for `t`
+while no policy is known; a 429's or 503's `Retry-After` holds it in full.
 
 Several tasks share one API key, and a task cannot know how many siblings run beside it (the
-executor count is the cluster's business). So each task paces itself at the whole policy
-rate, never a guessed share: together N tasks may offer up to N times the rate, the proxy
-answers r=0 or 429 as the key's budget runs out, and every task then holds for t or
-Retry-After. The sum converges on the key's rate with few 429s, and a lone task (or a job
-with one partition) still gets the full rate.
+executor count is the cluster's business). So each task adapts its share like TCP does its
+window (AIMD): it starts at the whole policy rate, halves its share on every 429, and wins
+back 2% of the rate per successful request. N tasks settle near 1/N each, a lone task (or a
+one-partition job) gets the full rate, and 429s become rare once the shares have settled.
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ def parse_items(value: str) -> list[dict[str, float]]:
     return items
 
 
+MIN_SHARE = 1 / 64
+SHARE_STEP = 0.02
+
+
 class Pacer:
     """When the next request of a task may go: an AsyncLimiter plus a hold-until time.
 
@@ -66,6 +70,10 @@ class Pacer:
         max_wait: float = 60.0,
     ) -> None:
         self.limiter: AsyncLimiter | None = None
+        self.rate: float | None = None
+        """The key's sustained rate (requests per second) from the last policy seen."""
+        self.share = 1.0
+        """This task's part of ``rate`` (AIMD: halved on 429, +2% per success)."""
         self._clock = clock
         self._sleep = sleep
         self._max_wait = max_wait
@@ -92,12 +100,27 @@ class Pacer:
         if state:
             waits = [p.get("t", 0.0) for p in parse_items(state) if p.get("r") == 0]
             if waits:
-                self.hold(max(waits))
+                self.hold(1 / self.rate if self.rate else max(waits))
+
+    def throttled(self) -> None:
+        """A 429: this task takes half its share from now on."""
+        self._reshare(max(MIN_SHARE, self.share / 2))
+
+    def succeeded(self) -> None:
+        """An answered request: win back a little of the rate."""
+        if self.share < 1.0:
+            self._reshare(min(1.0, self.share + SHARE_STEP))
 
     def _rerate(self, policies: list[dict[str, float]]) -> None:
         quotas = [(p["q"], p["w"]) for p in policies if p.get("q", 0) >= 1 and p.get("w", 0) > 0]
         if not quotas:
             return
         q, w = min(quotas, key=lambda quota: quota[0] / quota[1])  # the strictest applies
-        if self.limiter is None or (self.limiter.max_rate, self.limiter.time_period) != (q, w):
-            self.limiter = AsyncLimiter(q, w)
+        if self.rate != q / w:
+            self.rate = q / w
+            self._reshare(self.share)
+
+    def _reshare(self, share: float) -> None:
+        self.share = share
+        if self.rate is not None:
+            self.limiter = AsyncLimiter(1, 1 / (self.rate * share))

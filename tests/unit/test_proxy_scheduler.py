@@ -198,3 +198,15 @@ def test_two_saturating_batch_clients_ten_times_apart_get_equal_shares() -> None
     x = list(done.values())
     jain = sum(x) ** 2 / (len(x) * sum(v * v for v in x))
     assert jain >= 0.95, done
+
+
+def test_try_take_never_waits_and_respects_the_same_rules() -> None:
+    s = scheduler(2, 0.0, Clock())
+    job = client("job", max_in_flight=1)
+    assert s.try_take(job)
+    assert not s.try_take(job), "the client's own cap"
+    other = client("other")
+    assert s.try_take(other)
+    assert not s.try_take(client("third")), "no capacity left"
+    s.release(job)
+    assert s.in_flight == {"interactive": 0, "batch": 1}

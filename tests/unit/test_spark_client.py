@@ -152,18 +152,20 @@ def test_the_limiter_is_rated_by_the_policy_and_re_rated_when_it_changes() -> No
     def policy(q: int, w: int) -> dict[str, str]:
         return {POLICY: f'"batch";q={q};w={w}', "RateLimit": f'"batch";r={q - 1};t={w}'}
 
-    up = Upstream([ok(["가"], policy(3, 10)), ok(["가"]), ok(["가"]), ok(["가"], policy(50, 2))])
+    up = Upstream(
+        [ok(["가"], policy(300, 10)), ok(["가"]), ok(["가"]), ok(["가"], policy(5000, 2))]
+    )
 
     async def use(client: FeaturesClient) -> None:
         assert client.pacer.limiter is None  # unpaced until the proxy names a policy
         await client.features(["가"])
         limiter = client.pacer.limiter
-        assert limiter is not None and (limiter.max_rate, limiter.time_period) == (3, 10)
+        assert limiter is not None and limiter.max_rate == 1  # one at a time, no own burst
+        assert limiter.time_period == pytest.approx(10 / 300)
         for _ in range(3):  # the third answer names a new policy
             await client.features(["가"])
-        assert not limiter.has_capacity()  # sends went through it: 3 of 3 taken
         rerated = client.pacer.limiter
-        assert rerated is not None and (rerated.max_rate, rerated.time_period) == (50, 2)
+        assert rerated is not None and rerated.time_period == pytest.approx(2 / 5000)
 
     with_client(up, Clock(), use)
 
@@ -181,6 +183,37 @@ def test_remaining_zero_holds_the_next_send_for_t_seconds() -> None:
 
     with_client(up, clock, use)
     assert clock.sleeps == [7.0] and len(up.requests) == 3
+
+
+def test_remaining_zero_under_a_known_policy_holds_one_interval_not_whole_seconds() -> None:
+    exhausted = ok(["가"], {POLICY: '"batch";q=8;w=1', "RateLimit": '"batch";r=0;t=1'})
+    up, clock = Upstream([exhausted]), Clock()
+
+    async def use(client: FeaturesClient) -> None:
+        await client.features(["가"])
+        await client.features(["가"])
+
+    with_client(up, clock, use)
+    assert clock.sleeps == [pytest.approx(0.125)]
+
+
+def test_a_429_halves_the_task_share_and_successes_win_it_back() -> None:
+    policy = {POLICY: '"batch";q=1000;w=1'}
+    busy = httpx.Response(429, headers={"Retry-After": "1", **policy})
+    up = Upstream([ok(["가"], policy), busy, busy, *[ok(["가"], policy)] * 40])
+
+    async def use(client: FeaturesClient) -> None:
+        await client.features(["가"])
+        assert client.pacer.share == 1.0
+        await client.features(["가"])  # two 429s, then an answer
+        assert client.pacer.share == pytest.approx(0.25 + 0.02)
+        assert client.pacer.limiter is not None
+        assert client.pacer.limiter.time_period == pytest.approx(1 / (1000 * 0.27))
+        for _ in range(37):
+            await client.features(["가"])
+        assert client.pacer.share == 1.0
+
+    with_client(up, Clock(), use)
 
 
 def test_features_frame_rebatches_and_marks_null_docs() -> None:
