@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -126,6 +127,83 @@ def child_main(kind: str, name: str, data: Path, n: int, seconds: float, warmup:
     result = {"load_s": time.perf_counter() - start, **per_doc_loop(pos, docs, seconds, warmup)}
     result["rss_mb"] = (proc.memory_info().rss - rss_before) / MB
     print("\n" + json.dumps(result), flush=True)
+
+
+def loop_server_main(name: str, data: Path, n: int, warmup: float) -> None:
+    """A library loop kept warm; each stdin line `<seconds>` runs it that long and prints
+    docs and the process's CPU seconds (JVM threads included) as one JSON line."""
+    docs = load(data, n)
+    pos = library_tagger(name)
+    per_doc_loop(pos, docs, 0.2, warmup)
+    print("READY", flush=True)
+    i = 0
+    for line in sys.stdin:
+        cpu, wall = time.process_time(), time.perf_counter()
+        deadline, done = wall + float(line), 0
+        while time.perf_counter() < deadline:
+            with contextlib.suppress(Exception):
+                pos(docs[i % len(docs)])
+            i += 1
+            done += 1
+        print(json.dumps({"docs": done, "cpu": time.process_time() - cpu}), flush=True)
+
+
+@contextlib.contextmanager
+def library_loop(name: str, args: argparse.Namespace) -> Iterator[Callable[[float], float]]:
+    """A warm library loop in its own process; yields `run(seconds) -> docs per CPU-second`."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--loop-server", name]
+    cmd += ["--data", str(args.data), "--n", str(args.n), "--warmup", str(args.warmup)]
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin, stdout = proc.stdin, proc.stdout
+    try:
+        while (line := stdout.readline()) and line.strip() != "READY":
+            pass
+        if not line:
+            raise RuntimeError(f"the {name} library loop exited before it was ready")
+
+        def run(seconds: float) -> float:
+            stdin.write(f"{seconds}\n")
+            stdin.flush()
+            out = json.loads(stdout.readline())
+            return out["docs"] / max(out["cpu"], 1e-9)
+
+        yield run
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def interleaved(
+    url: str, pid: int, name: str, reqs: list[tuple[bytes, int]], args: argparse.Namespace
+) -> dict | None:
+    """Library loop and API in alternating rounds of `--round-seconds`, each as docs per
+    CPU-second of its own process(es); the result is the median of the per-round ratios, so
+    drifts in this shared machine's speed hit both sides of every ratio alike. The API gets
+    one client here: it waits while the worker works, so the worker has its core to itself,
+    as the library loop does (two clients would share the cores with the worker)."""
+    try:
+        with library_loop(name, args) as lib_run:
+            libs, apis = [], []
+            for _ in range(args.rounds):
+                libs.append(lib_run(args.round_seconds))
+                cpu = cpu_seconds(pid)
+                wall = time.perf_counter()
+                rate = api_concurrent(url, reqs, args.round_seconds, clients=1)
+                docs = rate * (time.perf_counter() - wall)
+                apis.append(docs / max(cpu_seconds(pid) - cpu, 1e-9))
+    except (RuntimeError, OSError, ValueError, httpx.HTTPError) as exc:
+        Console(stderr=True).print(f"[red]interleaved {name} failed:[/] {exc}")
+        return None
+    ratios = sorted(a / b for a, b in zip(apis, libs, strict=True))
+    return {
+        "library": statistics.median(libs),
+        "api": statistics.median(apis),
+        "ratio": statistics.median(ratios),
+        "spread": (ratios[0], ratios[-1]),
+    }
 
 
 def in_fresh_process(kind: str, name: str, args: argparse.Namespace) -> dict | None:
@@ -323,6 +401,9 @@ def run_main_api(
                     continue
                 reqs = bodies(name, docs, args.batch_size)
                 results[name] = api_pipelined(url, reqs, args.seconds, args.warmup, proc.pid)
+                if results[name] is not None and args.rounds:
+                    progress.update(task, description=f"API vs library, interleaved: {name}")
+                    results[name]["interleaved"] = interleaved(url, proc.pid, name, reqs, args)
             mem["after benchmark"] = memory(proc.pid)
             break
     progress.remove_task(task)
@@ -384,6 +465,26 @@ def print_tables(console: Console, args: argparse.Namespace, n: int, res: dict) 
             f"{own['rss_mb']:,.0f}" if own else "-",
         )
     console.print(table)
+    inter = Table(
+        title=f"API vs library loop, interleaved: {args.rounds} rounds of "
+        f"{args.round_seconds:g} s each, docs per CPU-second of each side's own process"
+    )
+    for col in ("analyzer", "library (median)", "API (median)", "ratio range", "median ratio"):
+        inter.add_column(col, justify="left" if col == "analyzer" else "right")
+    for name in args.analyzers:
+        it = (res["api"][name] or {}).get("interleaved")
+        if it is None:
+            inter.add_row(name, "-", "-", "-", "n/a")
+            continue
+        low, high = it["spread"]
+        inter.add_row(
+            name,
+            f"{it['library']:,.0f}",
+            f"{it['api']:,.0f}",
+            f"{low:.2f}-{high:.2f}x",
+            verdict(it["ratio"], API_GOAL),
+        )
+    console.print(inter)
     scaling = Table(
         title=f"workers scaling: {SCALING_CLIENTS} client threads, batches of "
         f"{args.batch_size}, {psutil.cpu_count()} cores"
@@ -421,8 +522,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of JIT warm-up")
-    parser.add_argument("--scaling", default="mecab,kiwi", help="analyzers for 1 vs 2 workers")
+    parser.add_argument(
+        "--scaling", default="mecab,kiwi", help='analyzers for 1 vs 2 workers ("" skips it)'
+    )
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (0 skips)")
+    parser.add_argument("--round-seconds", type=float, default=2.0)
     parser.add_argument("--child", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
+    parser.add_argument("--loop-server", metavar="NAME", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.analyzers = [a.strip() for a in args.analyzers.split(",") if a.strip()]
     args.scaling = [a.strip() for a in args.scaling.split(",") if a.strip()]
@@ -433,6 +539,9 @@ def main() -> None:
     args = parse_args()
     if args.child:
         child_main(*args.child, args.data, args.n, args.seconds, args.warmup)
+        return
+    if args.loop_server:
+        loop_server_main(args.loop_server, args.data, args.n, args.warmup)
         return
     console = Console(width=max(Console().width, 150))
     docs = load(args.data, args.n)
@@ -448,7 +557,7 @@ def main() -> None:
                 progress.advance(task)
         progress.remove_task(task)
         res["api"], res["memory"], res["note"] = run_main_api(args, docs, logs, progress)
-        res["scaling"] = run_scaling(args, docs, logs, progress)
+        res["scaling"] = run_scaling(args, docs, logs, progress) if args.scaling else {}
     print_tables(console, args, len(docs), res)
     console.print(f"server logs: {logs}")
 
