@@ -34,6 +34,13 @@ class ApiSettings(BaseSettings):
         Path(".nlpfeat/dictionaries"),
         description="user dictionaries; share this directory between API instances",
     )
+    switch_interval: float = Field(
+        0.001,
+        gt=0,
+        le=0.1,
+        description="seconds a thread may hold the GIL while others wait (Python's default "
+        "is 0.005): shorter lets an interactive request through a worker busy with batches",
+    )
     upstream_token: str | None = Field(
         None,
         repr=False,

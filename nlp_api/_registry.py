@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from nlp_api._errors import AnalyzerNotReady, DictionaryUnsupported, UnknownAnalyzer
+from nlp_api._turns import Turns
 from nlp_api.analyzers import DICTIONARY_BACKENDS, WARM_UP_TEXT, Analyzer
 
 __all__ = ["Lease", "Registry"]
@@ -24,7 +25,7 @@ VariantBuilder = Callable[[str, str], tuple[str, Callable[[], Analyzer]]]
 @dataclass(frozen=True, slots=True)
 class Lease:
     analyzer: Analyzer
-    lock: threading.Lock
+    turns: Turns
 
 
 class Registry:
@@ -35,7 +36,7 @@ class Registry:
         variants: VariantBuilder | None = None,
         max_variants: int = 8,
     ) -> None:
-        self._leases = {a.name: Lease(a, threading.Lock()) for a in analyzers}
+        self._leases = {a.name: Lease(a, Turns()) for a in analyzers}
         self._state: dict[str, str] = dict.fromkeys(self._leases, "ready")
         self._variants = variants
         self._variant_cache: OrderedDict[str, Lease] = OrderedDict()
@@ -55,7 +56,7 @@ class Registry:
                 log.exception("analyzer %s failed to load", name)
                 self._state[name] = f"failed: {exc}"
                 continue
-            self._leases[name] = Lease(analyzer, threading.Lock())
+            self._leases[name] = Lease(analyzer, Turns())
             self._state[name] = "ready"
 
     def load_in_background(self, names: Iterable[str], loader: Loader) -> threading.Thread:
@@ -80,7 +81,7 @@ class Registry:
         return [self._leases[n].analyzer for n in sorted(self._leases)]
 
     def get(self, name: str, dictionary: str | None = None) -> Lease:
-        """The analyzer (with `dictionary` when given) and the lock to hold while calling it."""
+        """The analyzer (with `dictionary` when given) and the turns to take while calling it."""
         state = self._state.get(name)
         if state is None:
             raise UnknownAnalyzer(name, self.names())
@@ -97,7 +98,7 @@ class Registry:
         with self._variant_lock:
             lease = self._variant_cache.get(key)
             if lease is None:
-                lease = Lease(build(), threading.Lock())
+                lease = Lease(build(), Turns())
                 self._variant_cache[key] = lease
                 while len(self._variant_cache) > self._max_variants:
                     self._variant_cache.popitem(last=False)

@@ -60,16 +60,22 @@ def check_options(analyzer: Analyzer, options: dict[str, Any]) -> dict[str, Any]
     return options
 
 
-def run_pos(lease: Lease, docs: list[str], options: dict[str, Any]) -> list[Outcome]:
-    """Tokens or an error entry per doc, in order."""
+def run_pos(
+    lease: Lease, docs: list[str], options: dict[str, Any], *, urgent: bool = False
+) -> list[Outcome]:
+    """Tokens or an error entry per doc, in order. A batch (not ``urgent``) lets waiting
+    interactive requests use the analyzer between its docs."""
     analyzer = lease.analyzer
     check_options(analyzer, options)
     many = getattr(analyzer, "pos_many", None)
     if many is not None:  # an isolated analyzer enforces the per-doc time limit itself
         return many(docs, **options)
     out: list[Outcome] = []
-    with lease.lock:
+    turns = lease.turns
+    with turns.turn(urgent=urgent):
         for doc in docs:
+            if not urgent:
+                turns.give_way()
             try:
                 out.append(analyzer.pos(clean_text(doc), **options))
             except InvalidText as exc:
@@ -87,9 +93,14 @@ def _token_dicts(tokens: list[Token]) -> list[Result]:
 
 
 def analyze(
-    lease: Lease, docs: list[str], *, op: Op = "pos", options: dict[str, Any] | None = None
+    lease: Lease,
+    docs: list[str],
+    *,
+    op: Op = "pos",
+    options: dict[str, Any] | None = None,
+    urgent: bool = False,
 ) -> list[Result]:
-    outcomes = run_pos(lease, docs, options or {})
+    outcomes = run_pos(lease, docs, options or {}, urgent=urgent)
     nouns = tag_group(lease.analyzer.tagset, "nouns") if op == "nouns" else ()
     results: list[Result] = []
     for r in outcomes:
@@ -112,10 +123,11 @@ def featurize(
     options: dict[str, Any] | None = None,
     return_terms: bool = False,
     return_tokens: bool = False,
+    urgent: bool = False,
 ) -> list[Result]:
     tagset = lease.analyzer.tagset
     results: list[Result] = []
-    for r in run_pos(lease, docs, options or {}):
+    for r in run_pos(lease, docs, options or {}, urgent=urgent):
         if isinstance(r, dict):
             results.append(r)
             continue

@@ -245,7 +245,7 @@ class _Proxy:
             self.metrics.admitted.labels(*labels).inc()
             self.metrics.wait_seconds.labels(client.klass).observe(self._clock() - started)
             sent = time.perf_counter()
-            response = await forwarder.forward(request, body, headers)
+            response = await forwarder.forward(request, body, headers, request_class=client.klass)
             upstream_time = time.perf_counter() - sent
             return response
         finally:
@@ -273,7 +273,7 @@ class _Proxy:
             self.metrics.would_reject.labels(*labels, "capacity").inc()
         self.metrics.admitted.labels(*labels).inc()
         try:
-            return await forwarder.forward(request, body, {})
+            return await forwarder.forward(request, body, {}, request_class=client.klass)
         finally:
             if slot:
                 self.scheduler.release(client)

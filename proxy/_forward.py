@@ -37,7 +37,12 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_CLIENT_ONLY = frozenset({"authorization", "x-api-key", "x-max-wait", TOKEN_HEADER.lower()})
+CLASS_HEADER = "X-Request-Class"
+"""Set from the client's class (interactive | batch): the API serves interactive requests
+between the docs of batches in progress. A client's own value is dropped."""
+_CLIENT_ONLY = frozenset(
+    {"authorization", "x-api-key", "x-max-wait", TOKEN_HEADER.lower(), CLASS_HEADER.lower()}
+)
 """The client's credentials and the proxy's own request headers: never sent upstream."""
 _NOT_FORWARDED = HOP_BY_HOP | _CLIENT_ONLY | {"host", "expect"}
 _FAILING_STATUSES = frozenset({502, 503, 504})
@@ -121,7 +126,12 @@ class Forwarder:
         return headers
 
     async def forward(
-        self, request: web.Request, body: bytes, extra_headers: Mapping[str, str]
+        self,
+        request: web.Request,
+        body: bytes,
+        extra_headers: Mapping[str, str],
+        *,
+        request_class: str | None = None,
     ) -> web.StreamResponse:
         """Send ``request`` (whose ``body`` the caller has read) upstream; stream the answer.
 
@@ -130,6 +140,8 @@ class Forwarder:
         before the upstream answered; a failure while streaming the body aborts the connection.
         """
         headers = self.request_headers(request)
+        if request_class:
+            headers[CLASS_HEADER] = request_class
         data = body if body or request.body_exists else None
         tried: list[Upstream] = []
         failures: list[_Failed] = []

@@ -58,7 +58,11 @@ def test_keys_decide_who_may_pass(upstream: str, start: Callable[[ProxyConfig], 
         missing = http.post("/v1/analyze", json={})
         unknown = http.post("/v1/analyze", headers={"X-API-Key": "nobody-0123456789"})
         disabled = http.post("/v1/analyze", headers={"X-API-Key": OFF_KEY})
-        by_header = http.post("/v1/analyze", headers={"X-API-Key": JOB_KEY}, json={"a": 1})
+        by_header = http.post(
+            "/v1/analyze",
+            headers={"X-API-Key": JOB_KEY, "X-Request-Class": "interactive"},
+            json={"a": 1},
+        )
         by_bearer = http.get("/v1/analyzers", headers={"Authorization": f"Bearer {WEB_KEY}"})
     for resp, status in ((missing, 401), (unknown, 401), (disabled, 403)):
         assert resp.status_code == status
@@ -72,6 +76,8 @@ def test_keys_decide_who_may_pass(upstream: str, start: Callable[[ProxyConfig], 
     seen = echoed_headers(by_header)
     assert "x-api-key" not in seen and "authorization" not in echoed_headers(by_bearer)
     assert seen["x-upstream-token"] == TOKEN
+    assert seen["x-request-class"] == "batch", "the class comes from the key, not the client"
+    assert echoed_headers(by_bearer)["x-request-class"] == "interactive"
     assert by_header.headers["RateLimit-Policy"] == '"job";q=1000;w=1;burst=100'
     assert by_header.headers["RateLimit"].startswith('"job";r=99;')
 

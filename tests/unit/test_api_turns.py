@@ -1,0 +1,79 @@
+"""Interactive requests get an analyzer between the docs of a batch in progress."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from nlp_api._registry import Lease
+from nlp_api._service import run_pos
+from nlp_api._turns import Turns
+from nlp_api.analyzers import Token
+
+
+class SlowAnalyzer:
+    """Takes 5 ms per doc and records the order in which docs were analysed."""
+
+    name = "slow"
+    tagset = "mecab-ko"
+    options: dict = {}
+    version = "test"
+    dictionary = "none"
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+
+    def pos(self, text: str) -> list[Token]:
+        time.sleep(0.005)
+        self.order.append(text)
+        return [Token(text, "NNG", None, None)]
+
+
+def test_an_interactive_request_is_served_between_the_docs_of_a_running_batch() -> None:
+    analyzer = SlowAnalyzer()
+    lease = Lease(analyzer, Turns())
+    batch = [f"batch-{i}" for i in range(60)]
+    worker = threading.Thread(target=run_pos, args=(lease, batch, {}))
+    worker.start()
+    while len(analyzer.order) < 5:
+        time.sleep(0.001)
+    (answer,) = run_pos(lease, ["urgent"], {}, urgent=True)
+    worker.join(10)
+    assert answer[0].form == "urgent"
+    position = analyzer.order.index("urgent")
+    assert position < 30, f"served after {position} batch docs (of 60): it waited for the batch"
+    assert [d for d in analyzer.order if d != "urgent"] == batch, "the batch keeps its order"
+
+
+def test_an_unmarked_request_waits_for_the_batch_to_finish() -> None:
+    analyzer = SlowAnalyzer()
+    lease = Lease(analyzer, Turns())
+    batch = [f"batch-{i}" for i in range(20)]
+    worker = threading.Thread(target=run_pos, args=(lease, batch, {}))
+    worker.start()
+    while len(analyzer.order) < 3:
+        time.sleep(0.001)
+    run_pos(lease, ["other-batch"], {})
+    worker.join(10)
+    assert analyzer.order[-1] == "other-batch"
+
+
+def test_waiting_interactive_callers_go_before_waiting_batch_ones() -> None:
+    turns, order = Turns(), []
+    with turns.turn():
+        threads = [
+            threading.Thread(target=lambda n=n, u=u: _take(turns, order, n, u))
+            for n, u in (("batch", False), ("interactive", True))
+        ]
+        threads[0].start()
+        time.sleep(0.05)
+        threads[1].start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(5)
+    assert order == ["interactive", "batch"]
+
+
+def _take(turns: Turns, order: list[str], name: str, urgent: bool) -> None:
+    with turns.turn(urgent=urgent):
+        order.append(name)
