@@ -7,12 +7,15 @@ sends a single sentence every 50 ms. Three phases in one run: the interactive cl
 then with the batch load as an unmarked request (it waits for the analyzer like any batch),
 then marked `X-Request-Class: interactive` as the proxy marks an interactive client's requests
 (the API serves it between the docs of the batch in progress). Prints p50/p99 per phase and
-the ratio to the unloaded p99.
+the ratio to the unloaded p99. Then the price of the API's 1 ms GIL switch interval: batch
+throughput (two clients, 64-doc batches) of two API processes, one at Python's default 5 ms and
+one at 1 ms, loaded in turn for `--rounds` rounds; the median of the per-round ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -75,11 +78,70 @@ def batches(url: str, analyzer: str, docs: list[str], stop: threading.Event) -> 
             i += 1
 
 
+def batch_rate(url: str, analyzer: str, docs: list[str], seconds: float) -> float:
+    """Docs/s of two batch clients sending 64-doc batches back to back for `seconds`."""
+    stop, done = threading.Event(), []
+
+    def client() -> None:
+        bodies = [
+            orjson.dumps({"analyzer": analyzer, "docs": docs[i : i + 64]})
+            for i in range(0, len(docs) - 64, 64)
+        ]
+        with httpx.Client(base_url=url, timeout=60) as http:
+            i = 0
+            while not stop.is_set():
+                http.post(
+                    "/v1/analyze",
+                    content=bodies[i % len(bodies)],
+                    headers={"content-type": "application/json"},
+                ).raise_for_status()
+                done.append(64)
+                i += 1
+
+    threads = [threading.Thread(target=client) for _ in range(2)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    return sum(done) / (time.perf_counter() - started)
+
+
+def switch_interval_cost(args: argparse.Namespace, docs: list[str], console: Console) -> None:
+    with tempfile.TemporaryDirectory() as logs, contextlib.ExitStack() as stack:
+        urls = {}
+        for interval in ("0.005", "0.001"):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            cmd = ["api", "--port", str(port), "--analyzers", args.analyzer, "--isolate", ""]
+            env = {"NLPFEAT_API_SWITCH_INTERVAL": interval}
+            stack.enter_context(
+                service(f"api-{interval}", cmd, f"{url}/readyz", log_dir=Path(logs), env=env)
+            )
+            batch_rate(url, args.analyzer, docs, 1.0)  # warm-up
+            urls[interval] = url
+        ratios = []
+        with console.status("GIL switch interval: 5 ms vs 1 ms, in turns"):
+            for _ in range(args.rounds):
+                slow = batch_rate(urls["0.005"], args.analyzer, docs, 3.0)
+                fast = batch_rate(urls["0.001"], args.analyzer, docs, 3.0)
+                ratios.append(fast / slow)
+    ratios.sort()
+    console.print(
+        f"batch throughput with a 1 ms GIL switch interval / with 5 ms: median "
+        f"{statistics.median(ratios):.2f}x over {len(ratios)} rounds "
+        f"(range {ratios[0]:.2f}-{ratios[-1]:.2f}x)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "data/reviews_sample.tsv")
     parser.add_argument("--analyzer", default="kiwi")
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--rounds", type=int, default=8, help="switch-interval rounds (0 skips)")
     args = parser.parse_args()
     docs = load(args.data, 2000)
     console = Console()
@@ -129,6 +191,8 @@ def main() -> None:
             f"{p99 / base:.2f}x",
         )
     console.print(table)
+    if args.rounds:
+        switch_interval_cost(args, docs, console)
     console.print("command: python benchmarks/bench_priority.py " + " ".join(sys.argv[1:]))
 
 
