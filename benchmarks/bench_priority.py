@@ -62,7 +62,10 @@ def interactive(url: str, analyzer: str, docs: list[str], seconds: float, marked
     return latencies
 
 
-def batches(url: str, analyzer: str, docs: list[str], stop: threading.Event) -> None:
+def batches(
+    url: str, analyzer: str, docs: list[str], stop: threading.Event, done: list[int]
+) -> None:
+    """Send 64-doc batches back to back until `stop`; append 64 to `done` per answer."""
     bodies = [
         orjson.dumps({"analyzer": analyzer, "docs": docs[i : i + 64]})
         for i in range(0, len(docs) - 64, 64)
@@ -75,30 +78,16 @@ def batches(url: str, analyzer: str, docs: list[str], stop: threading.Event) -> 
                 content=bodies[i % len(bodies)],
                 headers={"content-type": "application/json"},
             ).raise_for_status()
+            done.append(64)
             i += 1
 
 
 def batch_rate(url: str, analyzer: str, docs: list[str], seconds: float) -> float:
     """Docs/s of two batch clients sending 64-doc batches back to back for `seconds`."""
     stop, done = threading.Event(), []
-
-    def client() -> None:
-        bodies = [
-            orjson.dumps({"analyzer": analyzer, "docs": docs[i : i + 64]})
-            for i in range(0, len(docs) - 64, 64)
-        ]
-        with httpx.Client(base_url=url, timeout=60) as http:
-            i = 0
-            while not stop.is_set():
-                http.post(
-                    "/v1/analyze",
-                    content=bodies[i % len(bodies)],
-                    headers={"content-type": "application/json"},
-                ).raise_for_status()
-                done.append(64)
-                i += 1
-
-    threads = [threading.Thread(target=client) for _ in range(2)]
+    threads = [
+        threading.Thread(target=batches, args=(url, analyzer, docs, stop, done)) for _ in range(2)
+    ]
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -158,7 +147,7 @@ def main() -> None:
             results["alone"] = interactive(url, args.analyzer, docs, args.seconds, False)
         stop = threading.Event()
         load_threads = [
-            threading.Thread(target=batches, args=(url, args.analyzer, docs, stop))
+            threading.Thread(target=batches, args=(url, args.analyzer, docs, stop, []))
             for _ in range(2)
         ]
         for t in load_threads:

@@ -72,8 +72,8 @@ class RedisStore:
     """A Limiter whose state lives in Redis; falls back to memory when Redis fails.
 
     ``client`` is a ``redis.asyncio.Redis`` built with short socket timeouts (see
-    ``from_url``). Construction does no I/O. ``clock`` drives only the fallback limiter and
-    the re-probe interval; admission under Redis uses Redis server time.
+    ``from_url``). Construction does no I/O. ``clock`` drives only the in-process fallback;
+    admission under Redis uses Redis server time, and the background probe asyncio's clock.
     """
 
     def __init__(

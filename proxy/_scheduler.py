@@ -30,6 +30,7 @@ from typing import Literal
 
 from ._config import CapacityConfig, ClientConfig
 from ._errors import ProxyError
+from ._gcra import GCRAPolicy
 from ._limiter import Clock
 from ._metrics import ProxyMetrics
 
@@ -56,10 +57,15 @@ class ClientState:
     """One configured client at run time: its queue and what it has upstream."""
 
     config: ClientConfig
+    policy: GCRAPolicy = field(init=False)
+    """The client's rate and burst, built once (``config.policy`` builds a new one)."""
     in_flight: int = 0
     waiting: int = 0
     """Requests of this client inside the proxy, not yet upstream (rate wait or queue)."""
     queue: deque[asyncio.Future[None]] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self.policy = self.config.policy
 
     @property
     def name(self) -> str:
