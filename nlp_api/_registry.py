@@ -43,11 +43,15 @@ class Registry:
         self._variant_lock = threading.Lock()
         self._max_variants = max_variants
 
-    def load(self, names: Iterable[str], loader: Loader) -> None:
-        """Load and warm up each analyzer in turn (blocking); failures are kept as state."""
+    def load(
+        self, names: Iterable[str], loader: Loader, then: Callable[[], None] | None = None
+    ) -> None:
+        """Load and warm up each analyzer in turn (blocking); failures are kept as state.
+        `then` runs once all are done, before the worker reports ready."""
         names = list(names)
         for name in names:
             self._state.setdefault(name, "loading")
+        loaded: list[str] = []
         for name in names:
             try:
                 analyzer = loader(name)
@@ -57,13 +61,19 @@ class Registry:
                 self._state[name] = f"failed: {exc}"
                 continue
             self._leases[name] = Lease(analyzer, Turns())
+            loaded.append(name)
+        if then is not None:
+            then()
+        for name in loaded:
             self._state[name] = "ready"
 
-    def load_in_background(self, names: Iterable[str], loader: Loader) -> threading.Thread:
+    def load_in_background(
+        self, names: Iterable[str], loader: Loader, then: Callable[[], None] | None = None
+    ) -> threading.Thread:
         names = list(names)
         for name in names:
             self._state.setdefault(name, "loading")
-        thread = threading.Thread(target=self.load, args=(names, loader), daemon=True)
+        thread = threading.Thread(target=self.load, args=(names, loader, then), daemon=True)
         thread.start()
         return thread
 

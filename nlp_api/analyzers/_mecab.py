@@ -1,15 +1,20 @@
 """mecab-ko through python-mecab-ko: a C++ analyzer with the mecab-ko-dic dictionary.
 
-`MeCab.parse` builds a Morpheme, a Feature (eight fields) and a Span per token and then we
-throw them away: about half the time of a call. We read the lattice it fills instead and keep
-only the surface, the tag (the feature's first field) and the span; the golden tests prove
-the output equals `MeCab().pos`.
+`MeCab.pos` builds a Morpheme, a Feature (eight fields) and a Span per token, each through
+pybind11 calls, and then we throw them away. We let MeCab write the lattice as its own text
+output instead (`surface<TAB>features` per line: one call, one string) and split that in
+Python, keeping the surface and the tag (the features' first field); offsets come from finding
+each surface in the text, in order, since MeCab only skips whitespace between morphemes. About
+twice as fast as `MeCab().pos` on real reviews. A doc whose surfaces cannot be found in order
+falls back to reading the lattice node by node; the golden tests prove the output equals
+`MeCab().pos`, offsets included.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from nlp_api._errors import AnalyzerUnavailable
 from nlp_api.analyzers._base import Option, Token
@@ -45,6 +50,21 @@ class MecabAnalyzer:
         lattice = self._lattice(text)
         if not self._tagger.parse(lattice):
             raise self._error(self._tagger.what())
+        tokens: list[Token] = []
+        find, end = text.find, 0
+        for line in lattice.to_string().split("\n"):
+            surface, _, features = line.partition("\t")
+            if not features:  # EOS and the final empty line
+                continue
+            start = find(surface, end)
+            if start < 0 or not surface:
+                return self._nodes(lattice)
+            end = start + len(surface)
+            tokens.append(Token(surface, features.partition(",")[0], start, end))
+        return tokens
+
+    @staticmethod
+    def _nodes(lattice: Any) -> list[Token]:
         return [
             Token(node.surface, node.feature.partition(",")[0], start, end)
             for (start, end), node in lattice

@@ -74,6 +74,8 @@ def test_contract_pos_morphs_nouns_agree(api_all_url: str, name: str) -> None:
         for t in p["tokens"]:
             if "start" in t:
                 assert 0 <= t["start"] <= t["end"] <= len(doc)
+            if name == "mecab":  # its forms are surfaces: the offsets must slice them out
+                assert doc[t["start"] : t["end"]] == t["form"], doc
     assert total_nouns > len(docs)  # real reviews have nouns, so the rule must find them
 
 
@@ -110,3 +112,40 @@ def test_jvm_analyzers_survive_concurrent_requests(api_all_url: str, name: str) 
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: analyze(api_all_url, name, docs)["results"], range(16)))
     assert all(a == expected for a in answers)
+
+
+def test_kiwi_direct_call_is_in_use_and_gives_tokenize_offsets_too() -> None:
+    """The backend skips `Kiwi.tokenize`'s per-call option handling: same tokens, offsets
+    included, on every golden review (a kiwipiepy upgrade that breaks it fails here)."""
+    from kiwipiepy import Kiwi
+
+    from nlp_api.analyzers._kiwi import KiwiAnalyzer, _direct
+
+    kiwi = Kiwi()
+    assert _direct(kiwi) is not None, "the direct call fell back to Kiwi.tokenize"
+    backend = KiwiAnalyzer()
+    for doc in golden("kiwi")["docs"]:
+        want = [(t.form, t.tag, t.start, t.start + t.len) for t in kiwi.tokenize(doc)]
+        assert [tuple(t) for t in backend.pos(doc)] == (want if doc.strip() else []), doc
+
+
+def test_mecab_text_output_equals_the_library_and_its_offsets_slice_the_text() -> None:
+    """The backend splits MeCab's text output instead of walking the lattice: same morphemes
+    as `MeCab().parse` on every golden review, and offsets that slice each surface out of the
+    text, also where python-mecab-ko's own spans are off by the leading whitespace."""
+    import mecab
+
+    from nlp_api.analyzers._mecab import MecabAnalyzer
+
+    backend, library = MecabAnalyzer(), mecab.MeCab()
+    docs = [
+        *golden("mecab")["docs"],
+        "  앞에 공백",
+        " 제로\u200b 폭",
+        "a\tb\nc  EOS",
+        "😀 좋아요👍",
+    ]
+    for doc in (d for d in docs if d.strip()):
+        tokens = backend.pos(doc)
+        assert [(t.form, t.tag) for t in tokens] == [(m.surface, m.pos) for m in library.parse(doc)]
+        assert [doc[t.start : t.end] for t in tokens] == [t.form for t in tokens], doc
