@@ -4,7 +4,14 @@ Capacity: the model upstream serves ``slots`` requests at once, each for ``base 
 docs`` ms, so it delivers exactly ``slots`` slot-seconds per second. "20% of capacity" is an
 interactive Poisson stream of single sentences whose offered work is ``rate * (base +
 per_doc) = 0.2 * slots``. Utilisation is the model's busy slot-seconds over ``slots * t``.
-The proxy gets ``max_in_flight = slots`` and ``interactive_reserved`` from ``--reserved``.
+
+By default the model serves interactive requests between a batch's docs, as the real API's
+priority turns do (``model_upstream.py --preempt``). The proxy then has ``max_in_flight =
+slots + R`` with the last ``R = ceil(slots * --reserved)`` kept for interactive: batch fills
+every slot, and an interactive request that finds them all busy goes upstream at once and
+takes the next doc boundary there instead of waiting for a 64-doc batch to end. With
+``--fifo`` the model is an API without priority turns: the proxy has ``max_in_flight =
+slots`` and ``interactive_reserved = --reserved`` of them, which batch may not take.
 
 Phase 1 measures the interactive stream alone (its unloaded p99), phase 2 the same stream
 while batch client A runs ``slots - reserved`` closed-loop workers of 64-doc batches and
@@ -43,6 +50,7 @@ class _Plan:
 
     slots: int
     reserved: int
+    preempt: bool
     s_int: float
     s_batch: float
     docs: int
@@ -53,6 +61,7 @@ class _Plan:
         return cls(
             slots=o.slots,
             reserved=min(o.slots - 1, math.ceil(o.slots * o.reserved)),
+            preempt=o.preempt,
             s_int=(o.base_ms + o.per_doc_ms) / 1000,
             s_batch=(o.base_ms + o.per_doc_ms * o.batch_docs) / 1000,
             docs=o.batch_docs,
@@ -65,14 +74,29 @@ class _Plan:
 
     @property
     def workers(self) -> int:
-        return max(1, self.slots - self.reserved)
+        return self.slots if self.preempt else max(1, self.slots - self.reserved)
+
+    @property
+    def max_in_flight(self) -> int:
+        return self.slots + self.reserved if self.preempt else self.slots
+
+    @property
+    def reserved_share(self) -> float:
+        """``capacity.interactive_reserved``: the reserve as a share of ``max_in_flight``."""
+        return self.reserved / self.max_in_flight
 
     def describe(self) -> str:
         return (
             f"model upstream: capacity {self.slots} slot-s/s ({self.slots} slots; 1 doc "
             f"{self.s_int * 1000:g} ms, {self.docs} docs {self.s_batch * 1000:g} ms); interactive "
             f"20% = {self.rate:.0f} req/s Poisson x {self.s_int * 1000:g} ms = "
-            f"{0.2 * self.slots:g} slot-s/s; proxy max_in_flight {self.slots}, {self.reserved} "
+            f"{0.2 * self.slots:g} slot-s/s; "
+            + (
+                "interactive served between batch docs; "
+                if self.preempt
+                else "strict FIFO of slots; "
+            )
+            + f"proxy max_in_flight {self.max_in_flight}, {self.reserved} "
             f"reserved; batch A x{self.workers}, B x{10 * self.workers} closed loop; "
             f"{self.duration:g} s measured after {2 * _WARM:g} s warm-up"
         )
@@ -88,10 +112,13 @@ def _clients(slots: int) -> list[ClientSpec]:
 
 def fairness(ctx: Context) -> Outcome:
     o, plan = ctx.options, _Plan.of(ctx.options)
-    model = ctx.fleet.model(plan.slots, o.base_ms, o.per_doc_ms)
-    clients = _clients(plan.slots)
+    model = ctx.fleet.model(plan.slots, o.base_ms, o.per_doc_ms, preempt=plan.preempt)
+    clients = _clients(plan.max_in_flight)
     spec = ProxySpec(
-        [model.url], clients, max_in_flight=plan.slots, interactive_reserved=o.reserved
+        [model.url],
+        clients,
+        max_in_flight=plan.max_in_flight,
+        interactive_reserved=plan.reserved_share,
     )
     proxy = ctx.fleet.proxy(spec)
     web, a, b = clients

@@ -166,9 +166,15 @@ class Fleet:
         return Server(name, url, proc)
 
     def model(
-        self, slots: int = 0, base_ms: float = 0.0, per_doc_ms: float = 0.0, name: str = "model"
+        self,
+        slots: int = 0,
+        base_ms: float = 0.0,
+        per_doc_ms: float = 0.0,
+        name: str = "model",
+        preempt: bool = False,
     ) -> Server:
-        """``benchmarks/model_upstream.py``; ``slots=0`` is the no-op upstream."""
+        """``benchmarks/model_upstream.py``; ``slots=0`` is the no-op upstream; ``preempt``
+        serves interactive requests between a batch's docs, as the real API does."""
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         argv = [
@@ -182,6 +188,7 @@ class Fleet:
             str(base_ms),
             "--per-doc-ms",
             str(per_doc_ms),
+            *(["--preempt"] if preempt else []),
         ]
         proc = self._spawn(name, argv, lambda: _http_ok(f"{url}/readyz"))
         return Server(name, url, proc)

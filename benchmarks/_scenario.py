@@ -30,6 +30,9 @@ class Options:
     per_doc_ms: float = 2.0
     reserved: float = 0.25
     batch_docs: int = 64
+    preempt: bool = True
+    """Fairness: the model API serves interactive requests between a batch's docs (as the
+    nlp_api's priority turns do); False: a strict FIFO of slots (an API without them)."""
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_analyzers.py [--data ../shared/data/reviews_train.tsv] [--n 2000]
         [--analyzers mecab,kiwi,komoran,okt,hannanum,kkma] [--seconds 8] [--batch-size 64]
-        [--scaling mecab,kiwi]
+        [--scaling mecab,kiwi] [--rounds 10] [--round-seconds 2]
 
 Each measurement runs the same docs (in order, cycling) for `--seconds` of wall time after a
 warm-up (at least 50 docs and `--warmup` seconds: konlpy's JVM analyzers need seconds of JIT
@@ -11,8 +11,15 @@ process per analyzer and kind, so JVMs and memory stay apart. The API runs one w
 two pipelined clients; besides its wall-clock docs/s, its docs per second of worker CPU
 (children included) are set against the library loop on its one core, since on two cores
 the load generator and the JVMs' own threads share the CPU with the worker; the
-scaling table runs 1 vs 2 workers fed by 4 client threads; the memory table is the resident
+scaling table runs 1 vs 2 workers fed by 8 client threads; the memory table is the resident
 set of the one-worker API and of its isolated analyzer processes.
+
+Since this machine's speed drifts by tens of percent from one second to the next, the ratios
+that carry the goals are also measured in interleaved rounds (`--rounds` of `--round-seconds`,
+each side a warm loop in its own process, docs per CPU-second, median of the per-round
+ratios): the API against the library loop, and for okt and komoran our backend against
+konlpy's loop, next to konlpy's Java call alone with its result left in Java, the ceiling for
+any way of crossing Python<->Java.
 
 Absolute numbers drift on a shared machine; the ratios, measured side by side in one run, are
 the result.
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import statistics
 import subprocess
@@ -50,7 +58,7 @@ WARMUP_DOCS = 50
 API_GOAL = 0.9
 BACKEND_GOALS = {"okt": 2.5, "komoran": 1.5}
 SCALING_GOAL = 1.8
-SCALING_CLIENTS = 4
+SCALING_CLIENTS = 8
 API_CLIENTS = 2
 MB = 2**20
 
@@ -129,11 +137,34 @@ def child_main(kind: str, name: str, data: Path, n: int, seconds: float, warmup:
     print("\n" + json.dumps(result), flush=True)
 
 
-def loop_server_main(name: str, data: Path, n: int, warmup: float) -> None:
-    """A library loop kept warm; each stdin line `<seconds>` runs it that long and prints
-    docs and the process's CPU seconds (JVM threads included) as one JSON line."""
+def java_only(name: str) -> Callable[[str], object]:
+    """The JVM analyzer's own work and nothing else: konlpy's Java call, its result left in
+    Java (not converted). Its rate over the library loop's is the most any way of crossing
+    Python<->Java could give."""
+    import jpype
+    import konlpy.tag
+
+    tagger = getattr(konlpy.tag, KONLPY_CLASSES[name])()
+    if name == "okt":
+        no = jpype.java.lang.Boolean(False)
+        return lambda text: tagger.jki.tokenize(text, no, no)
+    if name == "komoran":
+        return lambda text: tagger.jki.analyze(text).getTokenList()
+    raise ValueError(f"no Java-only loop for {name}")
+
+
+LOOP_KINDS: dict[str, Callable[[str], Callable[[str], object]]] = {
+    "library": library_tagger,
+    "backend": backend_tagger,
+    "java": java_only,
+}
+
+
+def loop_server_main(kind: str, name: str, data: Path, n: int, warmup: float) -> None:
+    """A loop kept warm; each stdin line `<seconds>` runs it that long and prints docs and the
+    process's CPU seconds (JVM threads included) as one JSON line."""
     docs = load(data, n)
-    pos = library_tagger(name)
+    pos = LOOP_KINDS[kind](name)
     per_doc_loop(pos, docs, 0.2, warmup)
     print("READY", flush=True)
     i = 0
@@ -149,9 +180,10 @@ def loop_server_main(name: str, data: Path, n: int, warmup: float) -> None:
 
 
 @contextlib.contextmanager
-def library_loop(name: str, args: argparse.Namespace) -> Iterator[Callable[[float], float]]:
-    """A warm library loop in its own process; yields `run(seconds) -> docs per CPU-second`."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--loop-server", name]
+def warm_loop(kind: str, name: str, args: argparse.Namespace) -> Iterator[Callable[[float], float]]:
+    """A warm loop (`kind`: library, backend or java) in its own process; yields
+    `run(seconds) -> docs per CPU-second`."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--loop-server", kind, name]
     cmd += ["--data", str(args.data), "--n", str(args.n), "--warmup", str(args.warmup)]
     proc = subprocess.Popen(
         cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -162,7 +194,7 @@ def library_loop(name: str, args: argparse.Namespace) -> Iterator[Callable[[floa
         while (line := stdout.readline()) and line.strip() != "READY":
             pass
         if not line:
-            raise RuntimeError(f"the {name} library loop exited before it was ready")
+            raise RuntimeError(f"the {kind} {name} loop exited before it was ready")
 
         def run(seconds: float) -> float:
             stdin.write(f"{seconds}\n")
@@ -176,34 +208,61 @@ def library_loop(name: str, args: argparse.Namespace) -> Iterator[Callable[[floa
         proc.wait()
 
 
+def medians(rates: dict[str, list[float]], base: str) -> dict:
+    """Median rate per side, and per side the median and range of its per-round ratio to
+    `base`: drifts in the machine's speed hit both sides of every ratio alike."""
+    out: dict = {"rates": {k: statistics.median(v) for k, v in rates.items()}}
+    for side, values in rates.items():
+        if side != base:
+            ratios = sorted(a / b for a, b in zip(values, rates[base], strict=True))
+            out[side] = {"ratio": statistics.median(ratios), "spread": (ratios[0], ratios[-1])}
+    return out
+
+
 def interleaved(
     url: str, pid: int, name: str, reqs: list[tuple[bytes, int]], args: argparse.Namespace
 ) -> dict | None:
     """Library loop and API in alternating rounds of `--round-seconds`, each as docs per
-    CPU-second of its own process(es); the result is the median of the per-round ratios, so
-    drifts in this shared machine's speed hit both sides of every ratio alike. The API gets
-    one client here: it waits while the worker works, so the worker has its core to itself,
-    as the library loop does (two clients would share the cores with the worker)."""
+    CPU-second of its own process(es); the result is the median of the per-round ratios. The
+    API gets one client here: it waits while the worker works, so the worker has its core to
+    itself, as the library loop does (two clients would share the cores with the worker)."""
     try:
-        with library_loop(name, args) as lib_run:
-            libs, apis = [], []
+        with warm_loop("library", name, args) as lib_run:
+            rates: dict[str, list[float]] = {"library": [], "api": []}
             for _ in range(args.rounds):
-                libs.append(lib_run(args.round_seconds))
+                rates["library"].append(lib_run(args.round_seconds))
                 cpu = cpu_seconds(pid)
                 wall = time.perf_counter()
                 rate = api_concurrent(url, reqs, args.round_seconds, clients=1)
                 docs = rate * (time.perf_counter() - wall)
-                apis.append(docs / max(cpu_seconds(pid) - cpu, 1e-9))
+                rates["api"].append(docs / max(cpu_seconds(pid) - cpu, 1e-9))
     except (RuntimeError, OSError, ValueError, httpx.HTTPError) as exc:
         Console(stderr=True).print(f"[red]interleaved {name} failed:[/] {exc}")
         return None
-    ratios = sorted(a / b for a, b in zip(apis, libs, strict=True))
+    out = medians(rates, "library")
     return {
-        "library": statistics.median(libs),
-        "api": statistics.median(apis),
-        "ratio": statistics.median(ratios),
-        "spread": (ratios[0], ratios[-1]),
+        "library": out["rates"]["library"],
+        "api": out["rates"]["api"],
+        "ratio": out["api"]["ratio"],
+        "spread": out["api"]["spread"],
     }
+
+
+def backend_interleaved(name: str, args: argparse.Namespace) -> dict | None:
+    """konlpy's loop, our backend and (okt, komoran) the Java call alone, in alternating
+    rounds, each in its own warm process."""
+    kinds = ["library", "backend"] + (["java"] if name in BACKEND_GOALS else [])
+    try:
+        with contextlib.ExitStack() as stack:
+            runs = {k: stack.enter_context(warm_loop(k, name, args)) for k in kinds}
+            rates: dict[str, list[float]] = {k: [] for k in kinds}
+            for _ in range(args.rounds):
+                for kind, run in runs.items():
+                    rates[kind].append(run(args.round_seconds))
+    except (RuntimeError, OSError, ValueError) as exc:
+        Console(stderr=True).print(f"[red]backend vs library {name} failed:[/] {exc}")
+        return None
+    return medians(rates, "library")
 
 
 def in_fresh_process(kind: str, name: str, args: argparse.Namespace) -> dict | None:
@@ -314,7 +373,11 @@ def api_pipelined(
 def api_concurrent(
     url: str, reqs: list[tuple[bytes, int]], seconds: float, clients: int = 0
 ) -> float:
-    """`clients` (default SCALING_CLIENTS) threads, each with its own connection."""
+    """`clients` (default SCALING_CLIENTS) threads, each with its own keep-alive connection.
+    They use the stdlib's `http.client` and count a response's docs and error entries without
+    parsing it (the warm-up requests are parsed and checked in full): on two cores the load
+    generator's CPU is taken from the workers, and httpx plus a JSON parse cost several times
+    more per request than a fast analyzer's worker spends on it."""
     n = clients or SCALING_CLIENTS
     counts = [0] * n
     clock: dict[str, float] = {}
@@ -326,14 +389,27 @@ def api_concurrent(
     gate = threading.Barrier(n, action=go)
 
     def client(k: int) -> None:
-        with httpx.Client(base_url=url, timeout=300) as http:
-            for j in range(2):  # warm-up
-                post(http, reqs[(k + j) % len(reqs)][0])
+        with httpx.Client(base_url=url, timeout=300) as checked:
+            for j in range(2):  # warm-up, parsed in full
+                body, docs = reqs[(k + j) % len(reqs)]
+                if post(checked, body) != (docs, 0):
+                    raise RuntimeError(f"{url}: wrong answer count or error entries")
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=300)
+        try:
             gate.wait()
             i = k
             while time.perf_counter() < clock["deadline"]:
-                counts[k] += post(http, reqs[i % len(reqs)][0])[0]
+                body, docs = reqs[i % len(reqs)]
+                conn.request("POST", "/v1/analyze", body, {"content-type": "application/json"})
+                resp = conn.getresponse()
+                answer = resp.read()
+                if resp.status != 200:
+                    raise RuntimeError(f"{url}: {resp.status} {answer[:200]!r}")
+                counts[k] += docs - answer.count(b'"error":{')
                 i += n
+        finally:
+            conn.close()
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(n)]
     for t in threads:
@@ -485,6 +561,30 @@ def print_tables(console: Console, args: argparse.Namespace, n: int, res: dict) 
             verdict(it["ratio"], API_GOAL),
         )
     console.print(inter)
+    own = Table(
+        title=f"our backend vs konlpy's loop, interleaved: {args.rounds} rounds of "
+        f"{args.round_seconds:g} s each, docs per CPU-second; 'Java alone' is konlpy's Java "
+        "call with its result left unconverted: the most any way of crossing could give"
+    )
+    for col in ("analyzer", "konlpy loop", "our backend", "Java alone", "ratio range"):
+        own.add_column(col, justify="left" if col == "analyzer" else "right")
+    own.add_column("backend / konlpy (median)", justify="right")
+    own.add_column("Java alone / konlpy (ceiling)", justify="right")
+    for name, it in res["backend_interleaved"].items():
+        if it is None:
+            own.add_row(name, *["-"] * 4, "n/a", "n/a")
+            continue
+        rates, back, java = it["rates"], it["backend"], it.get("java")
+        own.add_row(
+            name,
+            f"{rates['library']:,.0f}",
+            f"{rates['backend']:,.0f}",
+            f"{rates['java']:,.0f}" if java else "-",
+            f"{back['spread'][0]:.2f}-{back['spread'][1]:.2f}x",
+            verdict(back["ratio"], BACKEND_GOALS[name]),
+            f"{java['ratio']:.2f}x" if java else "-",
+        )
+    console.print(own)
     scaling = Table(
         title=f"workers scaling: {SCALING_CLIENTS} client threads, batches of "
         f"{args.batch_size}, {psutil.cpu_count()} cores"
@@ -528,7 +628,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (0 skips)")
     parser.add_argument("--round-seconds", type=float, default=2.0)
     parser.add_argument("--child", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
-    parser.add_argument("--loop-server", metavar="NAME", help=argparse.SUPPRESS)
+    parser.add_argument("--loop-server", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.analyzers = [a.strip() for a in args.analyzers.split(",") if a.strip()]
     args.scaling = [a.strip() for a in args.scaling.split(",") if a.strip()]
@@ -541,7 +641,7 @@ def main() -> None:
         child_main(*args.child, args.data, args.n, args.seconds, args.warmup)
         return
     if args.loop_server:
-        loop_server_main(args.loop_server, args.data, args.n, args.warmup)
+        loop_server_main(*args.loop_server, args.data, args.n, args.warmup)
         return
     console = Console(width=max(Console().width, 150))
     docs = load(args.data, args.n)
@@ -556,6 +656,15 @@ def main() -> None:
                 res[kind][name] = in_fresh_process(kind, name, args)
                 progress.advance(task)
         progress.remove_task(task)
+        res["backend_interleaved"] = {}
+        if args.rounds:
+            goals = [n for n in args.analyzers if n in BACKEND_GOALS]
+            task = progress.add_task("backend vs library, interleaved", total=len(goals))
+            for name in goals:
+                progress.update(task, description=f"backend vs library, interleaved: {name}")
+                res["backend_interleaved"][name] = backend_interleaved(name, args)
+                progress.advance(task)
+            progress.remove_task(task)
         res["api"], res["memory"], res["note"] = run_main_api(args, docs, logs, progress)
         res["scaling"] = run_scaling(args, docs, logs, progress) if args.scaling else {}
     print_tables(console, args, len(docs), res)

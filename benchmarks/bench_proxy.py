@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reserved", type=float, default=0.25, help="fairness: capacity.interactive_reserved"
     )
+    p.add_argument(
+        "--fifo",
+        action="store_true",
+        help="fairness: model an API without priority turns (interactive waits for a free slot)",
+    )
     p.add_argument("--json", type=Path, help="also write every figure here")
     p.add_argument("--workdir", type=Path, help="keep configs, logs and recordings here")
     return p
@@ -90,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         base_ms=args.base_ms,
         per_doc_ms=args.per_doc_ms,
         reserved=args.reserved,
+        preempt=not args.fifo,
     )
     command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])])
     console = Console(width=None if sys.stdout.isatty() else 140)
