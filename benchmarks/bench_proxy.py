@@ -65,7 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--base-ms", type=float, default=20.0, help="model upstream: ms per request")
     p.add_argument("--per-doc-ms", type=float, default=2.0, help="model upstream: ms per doc")
     p.add_argument(
-        "--reserved", type=float, default=0.25, help="fairness: capacity.interactive_reserved"
+        "--reserved",
+        type=float,
+        help="fairness: the interactive reserve as a share of the model's slots (default 0.5, "
+        "on top of them; with --fifo 0.25, out of them)",
     )
     p.add_argument(
         "--fifo",
@@ -94,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         slots=args.slots,
         base_ms=args.base_ms,
         per_doc_ms=args.per_doc_ms,
-        reserved=args.reserved,
+        reserved=args.reserved if args.reserved is not None else (0.25 if args.fifo else 0.5),
         preempt=not args.fifo,
     )
     command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])])

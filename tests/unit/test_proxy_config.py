@@ -35,7 +35,7 @@ def test_the_readme_example_loads(monkeypatch: pytest.MonkeyPatch) -> None:
         ("spark-nightly", "batch", True),
         ("retired-job", "batch", False),
     ]
-    assert config.capacity.reserved_slots == 4
+    assert config.capacity.reserved_slots == 8
     assert config.upstream.resolved_token == "upstream-secret"
     web = config.clients[0]
     assert web.key_digest() == hashlib.sha256(b"web-key-0123456789").hexdigest()
