@@ -16,10 +16,10 @@ set of the one-worker API and of its isolated analyzer processes.
 
 Since this machine's speed drifts by tens of percent from one second to the next, the ratios
 that carry the goals are also measured in interleaved rounds (`--rounds` of `--round-seconds`,
-each side a warm loop in its own process, docs per CPU-second, median of the per-round
-ratios): the API against the library loop, and for okt and komoran our backend against
-konlpy's loop, next to konlpy's Java call alone with its result left in Java, the ceiling for
-any way of crossing Python<->Java.
+docs per CPU-second, median of the per-round ratios): the API against the library loop (each
+a warm process of its own), and for okt and komoran our backend against konlpy's loop, next
+to konlpy's Java call alone with its result left in Java, the ceiling for any way of crossing
+Python<->Java (all three in one process, so they share one JVM and its JIT-compiled code).
 
 Absolute numbers drift on a shared machine; the ratios, measured side by side in one run, are
 the result.
@@ -160,17 +160,23 @@ LOOP_KINDS: dict[str, Callable[[str], Callable[[str], object]]] = {
 }
 
 
-def loop_server_main(kind: str, name: str, data: Path, n: int, warmup: float) -> None:
-    """A loop kept warm; each stdin line `<seconds>` runs it that long and prints docs and the
-    process's CPU seconds (JVM threads included) as one JSON line."""
+def loop_server_main(kinds: str, name: str, data: Path, n: int, warmup: float) -> None:
+    """Loops kept warm in one process (`kinds`: comma-separated library, backend, java); each
+    stdin line `<kind> <seconds>` runs that loop that long and prints docs and the process's
+    CPU seconds (JVM threads included) as one JSON line. Our backend is built first, so a JVM
+    is started our way (konlpy's own start adds `-ea`, which would slow every kind alike)."""
     docs = load(data, n)
-    pos = LOOP_KINDS[kind](name)
-    per_doc_loop(pos, docs, 0.2, warmup)
+    order = sorted(kinds.split(","), key=lambda k: k != "backend")
+    loops = {kind: LOOP_KINDS[kind](name) for kind in order}
+    for pos in loops.values():
+        per_doc_loop(pos, docs, 0.2, warmup)
     print("READY", flush=True)
     i = 0
     for line in sys.stdin:
+        kind, seconds = line.split()
+        pos = loops[kind]
         cpu, wall = time.process_time(), time.perf_counter()
-        deadline, done = wall + float(line), 0
+        deadline, done = wall + float(seconds), 0
         while time.perf_counter() < deadline:
             with contextlib.suppress(Exception):
                 pos(docs[i % len(docs)])
@@ -180,10 +186,10 @@ def loop_server_main(kind: str, name: str, data: Path, n: int, warmup: float) ->
 
 
 @contextlib.contextmanager
-def warm_loop(kind: str, name: str, args: argparse.Namespace) -> Iterator[Callable[[float], float]]:
-    """A warm loop (`kind`: library, backend or java) in its own process; yields
-    `run(seconds) -> docs per CPU-second`."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--loop-server", kind, name]
+def warm_loop(kinds: str, name: str, args: argparse.Namespace) -> Iterator[Callable[..., float]]:
+    """Warm loops (`kinds`: comma-separated library, backend, java) in one process of their
+    own; yields `run(seconds, kind=<the first>) -> docs per CPU-second`."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--loop-server", kinds, name]
     cmd += ["--data", str(args.data), "--n", str(args.n), "--warmup", str(args.warmup)]
     proc = subprocess.Popen(
         cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -194,10 +200,10 @@ def warm_loop(kind: str, name: str, args: argparse.Namespace) -> Iterator[Callab
         while (line := stdout.readline()) and line.strip() != "READY":
             pass
         if not line:
-            raise RuntimeError(f"the {kind} {name} loop exited before it was ready")
+            raise RuntimeError(f"the {kinds} {name} loops exited before they were ready")
 
-        def run(seconds: float) -> float:
-            stdin.write(f"{seconds}\n")
+        def run(seconds: float, kind: str = kinds.split(",")[0]) -> float:
+            stdin.write(f"{kind} {seconds}\n")
             stdin.flush()
             out = json.loads(stdout.readline())
             return out["docs"] / max(out["cpu"], 1e-9)
@@ -250,15 +256,15 @@ def interleaved(
 
 def backend_interleaved(name: str, args: argparse.Namespace) -> dict | None:
     """konlpy's loop, our backend and (okt, komoran) the Java call alone, in alternating
-    rounds, each in its own warm process."""
+    rounds, all in one warm process: one JVM, so the Java work is the same JIT-compiled code
+    for all three and only the crossing differs (separate JVMs differ by more than that)."""
     kinds = ["library", "backend"] + (["java"] if name in BACKEND_GOALS else [])
     try:
-        with contextlib.ExitStack() as stack:
-            runs = {k: stack.enter_context(warm_loop(k, name, args)) for k in kinds}
+        with warm_loop(",".join(kinds), name, args) as run:
             rates: dict[str, list[float]] = {k: [] for k in kinds}
             for _ in range(args.rounds):
-                for kind, run in runs.items():
-                    rates[kind].append(run(args.round_seconds))
+                for kind in kinds:
+                    rates[kind].append(run(args.round_seconds, kind))
     except (RuntimeError, OSError, ValueError) as exc:
         Console(stderr=True).print(f"[red]backend vs library {name} failed:[/] {exc}")
         return None
