@@ -3,10 +3,13 @@ throughput per proxy CPU-second in front of a no-op upstream."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+from collections.abc import Iterator
 
 import numpy as np
-from _fleet import ClientSpec, ProxySpec
+from _fleet import ClientSpec, ProxySpec, Server
 from _load import Recording
 from _report import Outcome
 from _scenario import Context, run_load
@@ -21,12 +24,44 @@ def _open_client(name: str, klass: str = "interactive") -> ClientSpec:
     return ClientSpec(name, klass, rate=1e5, burst=100_000, max_in_flight=1000, queue_cap=0)
 
 
+@contextlib.contextmanager
+def _pinned(on: bool) -> Iterator[int | None]:
+    """With ``on`` and two or more CPUs: everything started meanwhile (proxy, Redis, load
+    generator) runs on the second CPU, as children inherit this process's affinity; yields
+    the first, for ``_pin_api``. Restored afterwards."""
+    before = os.sched_getaffinity(0)
+    cpus = sorted(before)
+    if not on or len(cpus) < 2:
+        yield None
+        return
+    os.sched_setaffinity(0, {cpus[1]})
+    try:
+        yield cpus[0]
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def _pin_api(server: Server, cpu: int) -> None:
+    """Every thread of the API process (and of its children) onto ``cpu``."""
+    for proc in (server.process, *server.process.children(recursive=True)):
+        for thread in proc.threads():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(thread.id, {cpu})
+
+
 def latency(ctx: Context) -> Outcome:
+    with _pinned(ctx.options.pin) as api_cpu:
+        return _latency(ctx, api_cpu)
+
+
+def _latency(ctx: Context, api_cpu: int | None) -> Outcome:
     o = ctx.options
     cap_s = max(3.0, min(10.0, o.duration / 6))
     seq_s = max(4.0, min(10.0, o.duration / 6))
     ctx.ui.note("starting the NLP API (mecab), an own Redis and the proxy")
     api, redis = ctx.fleet.api(), ctx.fleet.redis()
+    if api_cpu is not None:
+        _pin_api(api, api_cpu)
     client = _open_client("web")
     proxy = ctx.fleet.proxy(ProxySpec([api.url], [client], redis_url=redis.url))
     both = {"urls": [api.url, proxy.url], "api_key": client.key}
@@ -52,7 +87,12 @@ def latency(ctx: Context) -> Outcome:
         "latency",
         f"real NLP API (mecab, 1 worker), single sentences; capacity = closed-loop max "
         f"{capacity:.0f} req/s; Poisson {rate:.0f} req/s (50%) for {o.duration:g} s each way, "
-        f"alternating {_BLOCK:g} s turns; proxy: interactive key, Redis limiter, high limit",
+        f"alternating {_BLOCK:g} s turns; proxy: interactive key, Redis limiter, high limit"
+        + (
+            "; pinned: API on CPU 0, proxy, Redis and load generator on CPU 1"
+            if api_cpu is not None
+            else "; API, proxy, Redis and load generator share both cores"
+        ),
     )
     out.figures = {"capacity": capacity, "rate": rate, "lag_p99_ms": _lag(rec)}
     for q, limit in ((0.5, 1.0), (0.99, 5.0)):

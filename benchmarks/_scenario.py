@@ -30,6 +30,9 @@ class Options:
     per_doc_ms: float = 2.0
     reserved: float = 0.25
     batch_docs: int = 64
+    pin: bool = False
+    """Latency: the API on one CPU, the proxy, Redis and the load generator on the other, as
+    in a deployment where the proxy does not take the API's cores."""
     preempt: bool = True
     """Fairness: the model API serves interactive requests between a batch's docs (as the
     nlp_api's priority turns do); False: a strict FIFO of slots (an API without them)."""

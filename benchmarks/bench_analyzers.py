@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -59,6 +60,7 @@ API_GOAL = 0.9
 BACKEND_GOALS = {"okt": 2.5, "komoran": 1.5}
 SCALING_GOAL = 1.8
 SCALING_CLIENTS = 8
+ROUND_BATCHES = 8
 API_CLIENTS = 2
 MB = 2**20
 
@@ -162,33 +164,31 @@ LOOP_KINDS: dict[str, Callable[[str], Callable[[str], object]]] = {
 
 def loop_server_main(kinds: str, name: str, data: Path, n: int, warmup: float) -> None:
     """Loops kept warm in one process (`kinds`: comma-separated library, backend, java); each
-    stdin line `<kind> <seconds>` runs that loop that long and prints docs and the process's
-    CPU seconds (JVM threads included) as one JSON line. Our backend is built first, so a JVM
-    is started our way (konlpy's own start adds `-ea`, which would slow every kind alike)."""
+    stdin line `<kind> <start> <count>` runs that loop once over docs start..start+count
+    (cycling) and prints docs and the process's CPU seconds (JVM threads included) as one
+    JSON line. Our backend is built first, so a JVM is started our way (konlpy's own start
+    adds `-ea`, which would slow every kind alike)."""
     docs = load(data, n)
     order = sorted(kinds.split(","), key=lambda k: k != "backend")
     loops = {kind: LOOP_KINDS[kind](name) for kind in order}
     for pos in loops.values():
         per_doc_loop(pos, docs, 0.2, warmup)
     print("READY", flush=True)
-    i = 0
     for line in sys.stdin:
-        kind, seconds = line.split()
+        kind, start, count = line.split()
         pos = loops[kind]
-        cpu, wall = time.process_time(), time.perf_counter()
-        deadline, done = wall + float(seconds), 0
-        while time.perf_counter() < deadline:
+        cpu = time.process_time()
+        for i in range(int(start), int(start) + int(count)):
             with contextlib.suppress(Exception):
                 pos(docs[i % len(docs)])
-            i += 1
-            done += 1
-        print(json.dumps({"docs": done, "cpu": time.process_time() - cpu}), flush=True)
+        print(json.dumps({"docs": int(count), "cpu": time.process_time() - cpu}), flush=True)
 
 
 @contextlib.contextmanager
 def warm_loop(kinds: str, name: str, args: argparse.Namespace) -> Iterator[Callable[..., float]]:
     """Warm loops (`kinds`: comma-separated library, backend, java) in one process of their
-    own; yields `run(seconds, kind=<the first>) -> docs per CPU-second`."""
+    own; yields `run(start, count, kind=<the first>) -> docs per CPU-second` over docs
+    start..start+count."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--loop-server", kinds, name]
     cmd += ["--data", str(args.data), "--n", str(args.n), "--warmup", str(args.warmup)]
     proc = subprocess.Popen(
@@ -202,8 +202,8 @@ def warm_loop(kinds: str, name: str, args: argparse.Namespace) -> Iterator[Calla
         if not line:
             raise RuntimeError(f"the {kinds} {name} loops exited before they were ready")
 
-        def run(seconds: float, kind: str = kinds.split(",")[0]) -> float:
-            stdin.write(f"{kind} {seconds}\n")
+        def run(start: int, count: int, kind: str = kinds.split(",")[0]) -> float:
+            stdin.write(f"{kind} {start} {count}\n")
             stdin.flush()
             out = json.loads(stdout.readline())
             return out["docs"] / max(out["cpu"], 1e-9)
@@ -225,23 +225,46 @@ def medians(rates: dict[str, list[float]], base: str) -> dict:
     return out
 
 
+class Rounds:
+    """The docs of each interleaved round: the same `count` docs for every side of a round,
+    the next ones in the next round, so that every side meets the same documents (kkma's
+    time per doc varies a hundredfold). `count` is a whole number of batches, at least
+    `ROUND_BATCHES`, and about `--round-seconds` of the first side's work."""
+
+    def __init__(self, run: Callable[..., float], batch: int, n_docs: int, seconds: float):
+        self.batch = batch
+        self.n_batches = max(1, n_docs // batch)
+        rate = run(0, ROUND_BATCHES * batch)
+        self.batches = max(ROUND_BATCHES, math.ceil(rate * seconds / batch))
+        self.first = ROUND_BATCHES % self.n_batches
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        """(first batch, docs) per round, forever; docs start at batch * first batch."""
+        b = self.first
+        while True:
+            yield b, self.batches * self.batch
+            b = (b + self.batches) % self.n_batches
+
+
 def interleaved(
     url: str, pid: int, name: str, reqs: list[tuple[bytes, int]], args: argparse.Namespace
 ) -> dict | None:
-    """Library loop and API in alternating rounds of `--round-seconds`, each as docs per
-    CPU-second of its own process(es); the result is the median of the per-round ratios. The
-    API gets one client here: it waits while the worker works, so the worker has its core to
-    itself, as the library loop does (two clients would share the cores with the worker)."""
+    """Library loop and API in alternating rounds over the same docs (`Rounds`), each as docs
+    per CPU-second of its own process(es); the result is the median of the per-round ratios.
+    The API gets one client here: it waits while the worker works, so the worker has its core
+    to itself, as the library loop does (two clients would share the cores with the worker)."""
+    batch = reqs[0][1]
+    full = [r for r in reqs if r[1] == batch]
     try:
         with warm_loop("library", name, args) as lib_run:
             rates: dict[str, list[float]] = {"library": [], "api": []}
-            for _ in range(args.rounds):
-                rates["library"].append(lib_run(args.round_seconds))
+            rounds = Rounds(lib_run, batch, len(full) * batch, args.round_seconds)
+            for _, (b, count) in zip(range(args.rounds), rounds, strict=False):
+                rates["library"].append(lib_run(b * batch, count))
+                bodies = [full[(b + j) % len(full)][0] for j in range(count // batch)]
                 cpu = cpu_seconds(pid)
-                wall = time.perf_counter()
-                rate = api_concurrent(url, reqs, args.round_seconds, clients=1)
-                docs = rate * (time.perf_counter() - wall)
-                rates["api"].append(docs / max(cpu_seconds(pid) - cpu, 1e-9))
+                api_round(url, bodies)
+                rates["api"].append(count / max(cpu_seconds(pid) - cpu, 1e-9))
     except (RuntimeError, OSError, ValueError, httpx.HTTPError) as exc:
         Console(stderr=True).print(f"[red]interleaved {name} failed:[/] {exc}")
         return None
@@ -251,20 +274,39 @@ def interleaved(
         "api": out["rates"]["api"],
         "ratio": out["api"]["ratio"],
         "spread": out["api"]["spread"],
+        "docs_per_round": rounds.batches * batch,
     }
+
+
+def api_round(url: str, bodies: list[bytes]) -> None:
+    """/v1/analyze for each body in turn on one new stdlib connection (a round can outlast
+    the server's keep-alive), answers read, not parsed."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=600)
+    try:
+        for body in bodies:
+            conn.request("POST", "/v1/analyze", body, {"content-type": "application/json"})
+            resp = conn.getresponse()
+            answer = resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"{url}: {resp.status} {answer[:200]!r}")
+    finally:
+        conn.close()
 
 
 def backend_interleaved(name: str, args: argparse.Namespace) -> dict | None:
     """konlpy's loop, our backend and (okt, komoran) the Java call alone, in alternating
-    rounds, all in one warm process: one JVM, so the Java work is the same JIT-compiled code
-    for all three and only the crossing differs (separate JVMs differ by more than that)."""
+    rounds over the same docs, all in one warm process: one JVM, so the Java work is the same
+    JIT-compiled code for all three and only the crossing differs (separate JVMs differ by
+    more than that)."""
     kinds = ["library", "backend"] + (["java"] if name in BACKEND_GOALS else [])
     try:
         with warm_loop(",".join(kinds), name, args) as run:
             rates: dict[str, list[float]] = {k: [] for k in kinds}
-            for _ in range(args.rounds):
+            rounds = Rounds(run, args.batch_size, args.n, args.round_seconds)
+            for _, (b, count) in zip(range(args.rounds), rounds, strict=False):
                 for kind in kinds:
-                    rates[kind].append(run(args.round_seconds, kind))
+                    rates[kind].append(run(b * args.batch_size, count, kind))
     except (RuntimeError, OSError, ValueError) as exc:
         Console(stderr=True).print(f"[red]backend vs library {name} failed:[/] {exc}")
         return None
@@ -348,9 +390,12 @@ def api_probe(url: str, name: str, docs: list[str]) -> str | None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User+system CPU of the API process and its children (isolated analyzers), so far."""
+    """User+system CPU of the API process and its children (isolated analyzers), so far,
+    including children already gone (an isolated analyzer killed after a doc timeout): their
+    time moves into the parent's children_user/children_system when it reaps them."""
     proc = psutil.Process(pid)
-    total = sum(proc.cpu_times()[:2])
+    t = proc.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
     for child in proc.children(recursive=True):
         with contextlib.suppress(psutil.Error):
             total += sum(child.cpu_times()[:2])
@@ -549,7 +594,8 @@ def print_tables(console: Console, args: argparse.Namespace, n: int, res: dict) 
     console.print(table)
     inter = Table(
         title=f"API vs library loop, interleaved: {args.rounds} rounds of "
-        f"{args.round_seconds:g} s each, docs per CPU-second of each side's own process"
+        f"~{args.round_seconds:g} s each (the same docs for both sides of a round), docs per "
+        "CPU-second of each side's own process"
     )
     for col in ("analyzer", "library (median)", "API (median)", "ratio range", "median ratio"):
         inter.add_column(col, justify="left" if col == "analyzer" else "right")
@@ -569,8 +615,9 @@ def print_tables(console: Console, args: argparse.Namespace, n: int, res: dict) 
     console.print(inter)
     own = Table(
         title=f"our backend vs konlpy's loop, interleaved: {args.rounds} rounds of "
-        f"{args.round_seconds:g} s each, docs per CPU-second; 'Java alone' is konlpy's Java "
-        "call with its result left unconverted: the most any way of crossing could give"
+        f"~{args.round_seconds:g} s each over the same docs, docs per CPU-second; 'Java alone' "
+        "is konlpy's Java call with its result left unconverted: the most any way of crossing "
+        "could give"
     )
     for col in ("analyzer", "konlpy loop", "our backend", "Java alone", "ratio range"):
         own.add_column(col, justify="left" if col == "analyzer" else "right")
@@ -636,6 +683,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--child", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
     parser.add_argument("--loop-server", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.n -= args.n % args.batch_size  # whole batches: every round's docs are the same each side
     args.analyzers = [a.strip() for a in args.analyzers.split(",") if a.strip()]
     args.scaling = [a.strip() for a in args.scaling.split(",") if a.strip()]
     return args

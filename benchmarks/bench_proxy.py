@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
         "on top of them; with --fifo 0.25, out of them)",
     )
     p.add_argument(
+        "--pin",
+        action="store_true",
+        help="latency: API on CPU 0; proxy, Redis and load generator on CPU 1",
+    )
+    p.add_argument(
         "--fifo",
         action="store_true",
         help="fairness: model an API without priority turns (interactive waits for a free slot)",
@@ -99,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         per_doc_ms=args.per_doc_ms,
         reserved=args.reserved if args.reserved is not None else (0.25 if args.fifo else 0.5),
         preempt=not args.fifo,
+        pin=args.pin,
     )
     command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])])
     console = Console(width=None if sys.stdout.isatty() else 140)

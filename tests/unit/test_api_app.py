@@ -94,3 +94,26 @@ def test_workers_get_the_upstream_token_from_the_parent(monkeypatch: pytest.Monk
 def test_an_upstream_token_must_be_header_safe() -> None:
     with pytest.raises(ValidationError, match="printable ASCII"):
         ApiSettings(upstream_token="has space")
+
+
+def test_heap_is_settled_after_loading_and_before_the_worker_reports_ready() -> None:
+    import gc
+
+    from nlp_api._app import GC_GEN0_THRESHOLD, settle_heap
+
+    registry = Registry()
+    seen: list[tuple[bool, dict[str, str]]] = []
+
+    def then() -> None:
+        seen.append((registry.ready, registry.states()))
+        settle_heap()
+
+    before = gc.get_threshold()
+    try:
+        registry.load(["mecab"], lambda name: Whitespace(), then=then)
+        assert seen == [(False, {"mecab": "loading"})]
+        assert registry.ready and gc.get_threshold()[0] == GC_GEN0_THRESHOLD
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
