@@ -274,22 +274,32 @@ def interleaved(
         "api": out["rates"]["api"],
         "ratio": out["api"]["ratio"],
         "spread": out["api"]["spread"],
-        "docs_per_round": rounds.batches * batch,
     }
 
 
-def api_round(url: str, bodies: list[bytes]) -> None:
-    """/v1/analyze for each body in turn on one new stdlib connection (a round can outlast
-    the server's keep-alive), answers read, not parsed."""
+def raw_connection(url: str) -> http.client.HTTPConnection:
     host, port = url.removeprefix("http://").rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=600)
+    return http.client.HTTPConnection(host, int(port), timeout=600)
+
+
+def raw_post(conn: http.client.HTTPConnection, body: bytes) -> bytes:
+    """One /v1/analyze on a stdlib connection: the answer read, not parsed (the load
+    generator shares the two cores with the workers; httpx plus a JSON parse cost several
+    times more per request than a fast analyzer's worker spends on it)."""
+    conn.request("POST", "/v1/analyze", body, {"content-type": "application/json"})
+    resp = conn.getresponse()
+    answer = resp.read()
+    if resp.status != 200:
+        raise RuntimeError(f"{conn.host}:{conn.port}: {resp.status} {answer[:200]!r}")
+    return answer
+
+
+def api_round(url: str, bodies: list[bytes]) -> None:
+    """Each body in turn on one new connection (a round can outlast the keep-alive)."""
+    conn = raw_connection(url)
     try:
         for body in bodies:
-            conn.request("POST", "/v1/analyze", body, {"content-type": "application/json"})
-            resp = conn.getresponse()
-            answer = resp.read()
-            if resp.status != 200:
-                raise RuntimeError(f"{url}: {resp.status} {answer[:200]!r}")
+            raw_post(conn, body)
     finally:
         conn.close()
 
@@ -424,11 +434,9 @@ def api_pipelined(
 def api_concurrent(
     url: str, reqs: list[tuple[bytes, int]], seconds: float, clients: int = 0
 ) -> float:
-    """`clients` (default SCALING_CLIENTS) threads, each with its own keep-alive connection.
-    They use the stdlib's `http.client` and count a response's docs and error entries without
-    parsing it (the warm-up requests are parsed and checked in full): on two cores the load
-    generator's CPU is taken from the workers, and httpx plus a JSON parse cost several times
-    more per request than a fast analyzer's worker spends on it."""
+    """`clients` (default SCALING_CLIENTS) threads, each with its own keep-alive connection
+    (`raw_post`: a response's docs and error entries counted without parsing it; the warm-up
+    requests are parsed and checked in full)."""
     n = clients or SCALING_CLIENTS
     counts = [0] * n
     clock: dict[str, float] = {}
@@ -445,19 +453,13 @@ def api_concurrent(
                 body, docs = reqs[(k + j) % len(reqs)]
                 if post(checked, body) != (docs, 0):
                     raise RuntimeError(f"{url}: wrong answer count or error entries")
-        host, port = url.removeprefix("http://").rsplit(":", 1)
-        conn = http.client.HTTPConnection(host, int(port), timeout=300)
+        conn = raw_connection(url)
         try:
             gate.wait()
             i = k
             while time.perf_counter() < clock["deadline"]:
                 body, docs = reqs[i % len(reqs)]
-                conn.request("POST", "/v1/analyze", body, {"content-type": "application/json"})
-                resp = conn.getresponse()
-                answer = resp.read()
-                if resp.status != 200:
-                    raise RuntimeError(f"{url}: {resp.status} {answer[:200]!r}")
-                counts[k] += docs - answer.count(b'"error":{')
+                counts[k] += docs - raw_post(conn, body).count(b'"error":{')
                 i += n
         finally:
             conn.close()

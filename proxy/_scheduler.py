@@ -146,8 +146,7 @@ class Scheduler:
         A request that has to queue is counted in ``queued`` unless ``counted`` already."""
         if client.klass == "interactive":
             self._last_interactive = self._clock()
-        if not client.queue and self._fits(client):
-            self._take(client)
+        if self.try_take(client):
             return
         cap = client.config.queue_cap
         predicted = self.predict_wait(client)
@@ -192,7 +191,8 @@ class Scheduler:
             )
 
     def try_take(self, client: ClientState) -> bool:
-        """Take a slot only if one is free for ``client`` right now (dry run: never waits)."""
+        """Take a slot only if one is free for ``client`` right now, with no request of its own
+        queued ahead (``acquire``'s fast path; the dry run's only path: it never waits)."""
         if not client.queue and self._fits(client):
             self._take(client)
             return True

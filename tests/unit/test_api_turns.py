@@ -29,14 +29,22 @@ class SlowAnalyzer:
         return [Token(text, "NNG", None, None)]
 
 
-def test_an_interactive_request_is_served_between_the_docs_of_a_running_batch() -> None:
+def _batch_under_way(
+    n_docs: int, started: int
+) -> tuple[SlowAnalyzer, Lease, list[str], threading.Thread]:
+    """A batch of `n_docs` running in a thread, returned once `started` docs are done."""
     analyzer = SlowAnalyzer()
     lease = Lease(analyzer, Turns())
-    batch = [f"batch-{i}" for i in range(60)]
+    batch = [f"batch-{i}" for i in range(n_docs)]
     worker = threading.Thread(target=run_pos, args=(lease, batch, {}))
     worker.start()
-    while len(analyzer.order) < 5:
+    while len(analyzer.order) < started:
         time.sleep(0.001)
+    return analyzer, lease, batch, worker
+
+
+def test_an_interactive_request_is_served_between_the_docs_of_a_running_batch() -> None:
+    analyzer, lease, batch, worker = _batch_under_way(60, started=5)
     (answer,) = run_pos(lease, ["urgent"], {}, urgent=True)
     worker.join(10)
     assert answer[0].form == "urgent"
@@ -46,13 +54,7 @@ def test_an_interactive_request_is_served_between_the_docs_of_a_running_batch() 
 
 
 def test_an_unmarked_request_waits_for_the_batch_to_finish() -> None:
-    analyzer = SlowAnalyzer()
-    lease = Lease(analyzer, Turns())
-    batch = [f"batch-{i}" for i in range(20)]
-    worker = threading.Thread(target=run_pos, args=(lease, batch, {}))
-    worker.start()
-    while len(analyzer.order) < 3:
-        time.sleep(0.001)
+    analyzer, lease, _, worker = _batch_under_way(20, started=3)
     run_pos(lease, ["other-batch"], {})
     worker.join(10)
     assert analyzer.order[-1] == "other-batch"
