@@ -2,7 +2,7 @@
 
     python benchmarks/bench_analyzers.py [--data ../shared/data/reviews_train.tsv] [--n 2000]
         [--analyzers mecab,kiwi,komoran,okt,hannanum,kkma] [--seconds 8] [--batch-size 64]
-        [--scaling mecab,kiwi] [--rounds 10] [--round-seconds 2]
+        [--scaling mecab,kiwi] [--rounds 20] [--round-seconds 2]
 
 Each measurement runs the same docs (in order, cycling) for `--seconds` of wall time after a
 warm-up (at least 50 docs and `--warmup` seconds: konlpy's JVM analyzers need seconds of JIT
@@ -680,7 +680,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--scaling", default="mecab,kiwi", help='analyzers for 1 vs 2 workers ("" skips it)'
     )
-    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (0 skips)")
+    parser.add_argument("--rounds", type=int, default=20, help="interleaved rounds (0 skips)")
     parser.add_argument("--round-seconds", type=float, default=2.0)
     parser.add_argument("--child", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
     parser.add_argument("--loop-server", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
