@@ -16,7 +16,8 @@ set of the one-worker API and of its isolated analyzer processes.
 
 Since this machine's speed drifts by tens of percent from one second to the next, the ratios
 that carry the goals are also measured in interleaved rounds (`--rounds` of `--round-seconds`,
-docs per CPU-second, median of the per-round ratios): the API against the library loop (each
+docs per CPU-second, median of the per-round ratios with its 95% confidence interval from the
+order statistics; a goal inside the interval reads UNSURE): the API against the library loop (each
 a warm process of its own), and for okt and komoran our backend against konlpy's loop, next
 to konlpy's Java call alone with its result left in Java, the ceiling for any way of crossing
 Python<->Java (all three in one process, so they share one JVM and its JIT-compiled code).
@@ -214,14 +215,34 @@ def warm_loop(kinds: str, name: str, args: argparse.Namespace) -> Iterator[Calla
         proc.wait()
 
 
+def median_ci(ordered: list[float], level: float = 0.95) -> tuple[float, float]:
+    """A distribution-free confidence interval for the median of sorted values: the order
+    statistics k and n+1-k, k the largest with P(Binomial(n, 1/2) < k) <= (1 - level) / 2.
+    With fewer than 6 values no such k exists and the interval is the whole range."""
+    n = len(ordered)
+    k, below = 0, 0.0
+    while True:
+        below += math.comb(n, k) / 2**n  # P(X <= k), X ~ Binomial(n, 1/2)
+        if below > (1 - level) / 2:
+            break
+        k += 1
+    k = max(k, 1)
+    return ordered[k - 1], ordered[n - k]
+
+
 def medians(rates: dict[str, list[float]], base: str) -> dict:
-    """Median rate per side, and per side the median and range of its per-round ratio to
-    `base`: drifts in the machine's speed hit both sides of every ratio alike."""
+    """Median rate per side, and per side the median, range and 95% confidence interval of
+    its per-round ratio to `base`: drifts in the machine's speed hit both sides of every
+    ratio alike."""
     out: dict = {"rates": {k: statistics.median(v) for k, v in rates.items()}}
     for side, values in rates.items():
         if side != base:
             ratios = sorted(a / b for a, b in zip(values, rates[base], strict=True))
-            out[side] = {"ratio": statistics.median(ratios), "spread": (ratios[0], ratios[-1])}
+            out[side] = {
+                "ratio": statistics.median(ratios),
+                "spread": (ratios[0], ratios[-1]),
+                "ci": median_ci(ratios),
+            }
     return out
 
 
@@ -274,6 +295,7 @@ def interleaved(
         "api": out["rates"]["api"],
         "ratio": out["api"]["ratio"],
         "spread": out["api"]["spread"],
+        "ci": out["api"]["ci"],
     }
 
 
@@ -485,11 +507,20 @@ def memory(pid: int) -> list[tuple[str, float]]:
 # --- the run --------------------------------------------------------------------------------
 
 
-def verdict(value: float | None, goal: float) -> str:
+def verdict(value: float | None, goal: float, ci: tuple[float, float] | None = None) -> str:
+    """PASS or FAIL by `value`; with a confidence interval `ci` that straddles the goal, the
+    rounds cannot tell (UNSURE): more or longer rounds, or a quieter machine, decide it."""
     if value is None:
         return "n/a"
+    if ci is not None and ci[0] < goal <= ci[1]:
+        return f"[yellow]{value:.2f}x UNSURE[/]"
     ok = value >= goal
     return f"[{'green' if ok else 'red'}]{value:.2f}x {'PASS' if ok else 'FAIL'}[/]"
+
+
+def interval(it: dict) -> str:
+    low, high = it["ci"]
+    return f"{low:.2f}-{high:.2f}x"
 
 
 def ratio(a: dict | None, b: dict | None) -> float | None:
@@ -599,12 +630,13 @@ def print_tables(console: Console, args: argparse.Namespace, n: int, res: dict) 
         f"~{args.round_seconds:g} s each (the same docs for both sides of a round), docs per "
         "CPU-second of each side's own process"
     )
-    for col in ("analyzer", "library (median)", "API (median)", "ratio range", "median ratio"):
+    cols = ("analyzer", "library (median)", "API (median)", "ratio range", "95% CI of median")
+    for col in (*cols, f"median ratio (goal {API_GOAL}x)"):
         inter.add_column(col, justify="left" if col == "analyzer" else "right")
     for name in args.analyzers:
         it = (res["api"][name] or {}).get("interleaved")
         if it is None:
-            inter.add_row(name, "-", "-", "-", "n/a")
+            inter.add_row(name, "-", "-", "-", "-", "n/a")
             continue
         low, high = it["spread"]
         inter.add_row(
@@ -612,7 +644,8 @@ def print_tables(console: Console, args: argparse.Namespace, n: int, res: dict) 
             f"{it['library']:,.0f}",
             f"{it['api']:,.0f}",
             f"{low:.2f}-{high:.2f}x",
-            verdict(it["ratio"], API_GOAL),
+            interval(it),
+            verdict(it["ratio"], API_GOAL, it["ci"]),
         )
     console.print(inter)
     own = Table(
@@ -621,13 +654,13 @@ def print_tables(console: Console, args: argparse.Namespace, n: int, res: dict) 
         "is konlpy's Java call with its result left unconverted: the most any way of crossing "
         "could give"
     )
-    for col in ("analyzer", "konlpy loop", "our backend", "Java alone", "ratio range"):
+    for col in ("analyzer", "konlpy loop", "our backend", "Java alone", "ratio range", "95% CI"):
         own.add_column(col, justify="left" if col == "analyzer" else "right")
     own.add_column("backend / konlpy (median)", justify="right")
     own.add_column("Java alone / konlpy (ceiling)", justify="right")
     for name, it in res["backend_interleaved"].items():
         if it is None:
-            own.add_row(name, *["-"] * 4, "n/a", "n/a")
+            own.add_row(name, *["-"] * 5, "n/a", "n/a")
             continue
         rates, back, java = it["rates"], it["backend"], it.get("java")
         own.add_row(
@@ -636,7 +669,8 @@ def print_tables(console: Console, args: argparse.Namespace, n: int, res: dict) 
             f"{rates['backend']:,.0f}",
             f"{rates['java']:,.0f}" if java else "-",
             f"{back['spread'][0]:.2f}-{back['spread'][1]:.2f}x",
-            verdict(back["ratio"], BACKEND_GOALS[name]),
+            interval(back),
+            verdict(back["ratio"], BACKEND_GOALS[name], back["ci"]),
             f"{java['ratio']:.2f}x" if java else "-",
         )
     console.print(own)

@@ -1,0 +1,34 @@
+"""The interval the analyzer benchmark puts around its median ratios."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from bench_analyzers import median_ci, verdict
+
+
+def test_median_interval_is_the_binomial_order_statistics() -> None:
+    assert median_ci([float(i) for i in range(1, 21)]) == (6.0, 15.0)  # P(X <= 5) = 0.0207
+    assert median_ci([float(i) for i in range(1, 11)]) == (2.0, 9.0)  # P(X <= 1) = 0.0107
+    assert median_ci([1.0, 2.0, 3.0]) == (1.0, 3.0)  # too few rounds: the whole range
+
+
+def test_median_interval_covers_the_true_median_at_least_95_percent_of_the_time() -> None:
+    rng = random.Random(7)
+    trials, covered = 4000, 0
+    for _ in range(trials):
+        # skewed per-round ratios like the benchmark's (a slow round drags one side down)
+        sample = sorted(0.9 * rng.lognormvariate(0, 0.2) for _ in range(20))
+        low, high = median_ci(sample)
+        covered += low <= 0.9 <= high
+    assert covered / trials >= 0.945
+
+
+def test_verdict_is_unsure_while_the_interval_straddles_the_goal() -> None:
+    assert "UNSURE" in verdict(0.89, 0.9, (0.85, 0.95))
+    assert "FAIL" in verdict(0.80, 0.9, (0.75, 0.86))
+    assert "PASS" in verdict(0.95, 0.9, (0.91, 0.99))
+    assert "PASS" in verdict(0.95, 0.9)
