@@ -26,6 +26,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_analyze.py
 	$(PY) benchmarks/bench_analyzers.py
+	$(PY) benchmarks/bench_instructions.py
 
 bench-proxy: $(STAMP)
 	$(PY) benchmarks/bench_proxy.py
