@@ -23,21 +23,25 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
-from bench_analyzers import ROOT, backend_tagger, library_tagger, load, raw_connection, raw_post
+from bench_analyzers import (
+    ROOT,
+    backend_tagger,
+    bodies,
+    library_tagger,
+    load,
+    raw_connection,
+    raw_post,
+)
 from rich.console import Console
 from rich.table import Table
 
-from nlpfeat._services import free_port
+from nlpfeat._services import free_port, service
 
 API_GOAL = 0.9
 ANALYZERS = ("mecab", "kiwi")
@@ -58,11 +62,9 @@ def child_main(kind: str, name: str, data: Path, n: int) -> None:
     sys.stdin.readline()
 
 
-def valgrind(argv: list[str], out: Path, log: Path, **kwargs: object) -> subprocess.Popen:
-    cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
-    cmd += [f"--callgrind-out-file={out}", sys.executable, *argv]
-    with log.open("wb") as err:
-        return subprocess.Popen(cmd, stderr=err, cwd=ROOT, text=True, **kwargs)  # type: ignore[call-overload]
+def callgrind(out: Path) -> list[str]:
+    """The command line that runs a program under callgrind, counting off until told."""
+    return ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
 
 
 def counting(pid: int, on: bool) -> None:
@@ -81,9 +83,12 @@ def instructions(out: Path) -> int:
 
 def in_process(kind: str, name: str, args: argparse.Namespace, work: Path) -> int:
     out, log = work / f"{kind}-{name}.callgrind", work / f"{kind}-{name}.log"
-    argv = [str(Path(__file__).resolve()), "--child", kind, name]
-    argv += ["--data", str(args.data), "--n", str(args.n)]
-    proc = valgrind(argv, out, log, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    cmd = [*callgrind(out), sys.executable, str(Path(__file__).resolve()), "--child", kind, name]
+    cmd += ["--data", str(args.data), "--n", str(args.n)]
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, cwd=ROOT, text=True
+        )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         if proc.stdout.readline().strip() != "READY":
@@ -104,55 +109,27 @@ def in_process(kind: str, name: str, args: argparse.Namespace, work: Path) -> in
     return instructions(out)
 
 
-@contextmanager
-def api_under_valgrind(name: str, work: Path) -> Iterator[tuple[subprocess.Popen, str, Path]]:
-    port = free_port()
-    out, log = work / f"api-{name}.callgrind", work / f"api-{name}.log"
-    argv = ["-m", "nlpfeat", "api", "--port", str(port), "--workers", "1"]
-    argv += ["--analyzers", name, "--isolate", ""]
-    proc = valgrind(argv, out, log, stdout=subprocess.DEVNULL)
-    try:
-        yield proc, f"http://127.0.0.1:{port}", out
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # uvicorn shuts down; callgrind writes its file
-            try:
-                proc.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def wait_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the API exited under valgrind; see {log}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise TimeoutError(f"{url}/readyz not ready after {START_TIMEOUT_S:.0f}s under valgrind")
-
-
 def api(name: str, args: argparse.Namespace, work: Path) -> int:
-    docs = load(args.data, args.n)
-    size = args.batch_size
-    bodies = [
-        orjson.dumps({"analyzer": name, "docs": docs[i : i + size]})
-        for i in range(0, len(docs), size)
-    ]
-    with api_under_valgrind(name, work) as (proc, url, out):
-        wait_ready(proc, url, work / f"api-{name}.log")
+    """The API under callgrind (one worker, in-process analyzers), counted over one pass of
+    the batches after an uncounted one; its file is written when it exits."""
+    port = free_port()
+    url, out = f"http://127.0.0.1:{port}", work / f"api-{name}.callgrind"
+    argv = ["api", "--port", str(port), "--workers", "1", "--analyzers", name, "--isolate", ""]
+    requests = [body for body, _ in bodies(name, load(args.data, args.n), args.batch_size)]
+    with service(
+        f"api-{name}",
+        argv,
+        f"{url}/readyz",
+        log_dir=work,
+        timeout=START_TIMEOUT_S,
+        launcher=callgrind(out),
+        stop_grace=120.0,  # uvicorn's shutdown under valgrind, then callgrind writes its file
+    ) as proc:
         conn = raw_connection(url)
-        for body in bodies:  # warm-up, uncounted
+        for body in requests:  # warm-up, uncounted
             raw_post(conn, body)
         counting(proc.pid, True)
-        for body in bodies:
+        for body in requests:
             raw_post(conn, body)
         counting(proc.pid, False)
         conn.close()

@@ -55,13 +55,17 @@ def service(
     log_dir: Path,
     timeout: float = 180.0,
     env: dict[str, str] | None = None,
+    launcher: Sequence[str] = (),
+    stop_grace: float = 10.0,
 ) -> Iterator[subprocess.Popen]:
-    """Run `nlpfeat <args>` until the block exits; yields once GET `ready_url` answers 200."""
+    """Run `nlpfeat <args>` until the block exits; yields once GET `ready_url` answers 200.
+    `launcher` goes before the interpreter (e.g. a valgrind command line, which keeps the
+    pid); on exit the process gets SIGTERM and `stop_grace` seconds before SIGKILL."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "nlpfeat", *args],
+            [*launcher, sys.executable, "-m", "nlpfeat", *args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
@@ -71,7 +75,7 @@ def service(
             _wait_ready(name, proc, ready_url, log_path, timeout)
             yield proc
         finally:
-            _stop(proc)
+            _stop(proc, stop_grace)
 
 
 def _wait_ready(
