@@ -1,0 +1,123 @@
+"""The feature spec: which tokens become terms and how terms become columns.
+
+Its JSON form is what the API answers with every `/v1/features` call and what a feature table
+records; `spec_hash` names the recipe (spec, analyzer, hashing scheme), so two tables with the
+same hash were featurized identically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Final
+
+from contracts._errors import InvalidSpec
+from contracts._hashing import HASHING
+
+__all__ = ["DEFAULT_NUM_FEATURES", "POS_GROUPS", "FeatureSpec", "spec_hash"]
+
+DEFAULT_NUM_FEATURES: Final = 2**20
+MAX_NUM_FEATURES: Final = 2**30
+MAX_NGRAM: Final = 5
+POS_GROUPS: Final = ("all", "content", "nouns")
+"""Named POS filters; each tagset says which tags a group holds (`all` keeps every token)."""
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Terms are morpheme n-grams (`form/TAG`, joined by spaces) over the tokens that pass
+    `pos_filter` and are not `stopwords`, hashed as Spark's HashingTF does.
+
+    `pos_filter` is a group of `POS_GROUPS` or a tuple of tag prefixes; `binary` gives 1.0 for
+    a present term instead of its count. Construction validates; `InvalidSpec` names the rule.
+    """
+
+    ngram_range: tuple[int, int] = (1, 2)
+    pos_filter: str | tuple[str, ...] = "all"
+    stopwords: tuple[str, ...] = field(default=())
+    binary: bool = False
+    num_features: int = DEFAULT_NUM_FEATURES
+
+    def __post_init__(self) -> None:
+        low, high = _pair(self.ngram_range)
+        if not 1 <= low <= high <= MAX_NGRAM:
+            raise InvalidSpec(f"ngram_range must satisfy 1 <= min <= max <= {MAX_NGRAM}")
+        object.__setattr__(self, "ngram_range", (low, high))
+        pos = self.pos_filter
+        if isinstance(pos, str):
+            if pos not in POS_GROUPS:
+                raise InvalidSpec(
+                    f"pos_filter {pos!r} is not a group ({', '.join(POS_GROUPS)}) "
+                    "nor a list of tag prefixes"
+                )
+        else:
+            prefixes = tuple(pos)
+            if not prefixes or not all(isinstance(p, str) and p for p in prefixes):
+                raise InvalidSpec("pos_filter as a list must hold non-empty tag prefixes")
+            object.__setattr__(self, "pos_filter", prefixes)
+        stop = tuple(self.stopwords)
+        if not all(isinstance(s, str) for s in stop):
+            raise InvalidSpec("stopwords must be strings (forms)")
+        object.__setattr__(self, "stopwords", stop)
+        if not isinstance(self.binary, bool):
+            raise InvalidSpec("binary must be true or false")
+        n = self.num_features
+        if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_NUM_FEATURES:
+            raise InvalidSpec(f"num_features must be an integer in [2, {MAX_NUM_FEATURES}]")
+        if n & (n - 1):
+            raise InvalidSpec(f"num_features must be a power of two, e.g. {1 << n.bit_length()}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (lists for tuples), as the API answers it."""
+        out = asdict(self)
+        out["ngram_range"] = list(self.ngram_range)
+        out["stopwords"] = list(self.stopwords)
+        if not isinstance(self.pos_filter, str):
+            out["pos_filter"] = list(self.pos_filter)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FeatureSpec:
+        """Read the JSON form; unknown fields are refused by name."""
+        if not isinstance(data, Mapping):
+            raise InvalidSpec("a feature spec must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidSpec(
+                f"unknown feature spec field(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        kwargs = dict(data)
+        if isinstance(kwargs.get("pos_filter"), list):
+            kwargs["pos_filter"] = tuple(kwargs["pos_filter"])
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise InvalidSpec(f"malformed feature spec: {exc}") from exc
+
+    def replace(self, **changes: Any) -> FeatureSpec:
+        return FeatureSpec.from_json({**self.to_json(), **changes})
+
+
+def spec_hash(spec: FeatureSpec, analyzer: str) -> str:
+    """16 hex digits of the sha256 of what decides the features: spec, analyzer, hashing.
+
+    The canonical form is the spec's JSON plus `analyzer` and `hashing`, keys sorted, compact
+    separators, UTF-8.
+    """
+    canonical = {**spec.to_json(), "analyzer": analyzer, "hashing": HASHING}
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    try:
+        low, high = value
+    except (TypeError, ValueError) as exc:
+        raise InvalidSpec("ngram_range must be two integers [min, max]") from exc
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)):
+        raise InvalidSpec("ngram_range must be two integers [min, max]")
+    return int(low), int(high)
