@@ -2,7 +2,9 @@
 
 One :class:`aiohttp.ClientSession` (keep-alive connection pool) is opened in the app
 lifespan and closed at shutdown. aiohttp errors and bad upstream answers are translated
-into :mod:`serving` errors here and nowhere else.
+into :mod:`serving` errors here and nowhere else. Each request carries the model's feature
+spec (and user dictionary); an answer whose ``spec_hash`` is not `contracts.spec_hash` of
+that spec was computed differently from the model's training features and is refused.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 import aiohttp
+
+from contracts import FeatureSpec, headers, spec_hash
 
 from ._errors import UpstreamError, UpstreamThrottled, UpstreamUnavailable
 
@@ -25,7 +29,12 @@ class FeaturesSource(Protocol):
     """Anything that turns docs into feature results; tests pass a fake."""
 
     async def features(
-        self, docs: Sequence[str], analyzer: str, num_features: int
+        self,
+        docs: Sequence[str],
+        analyzer: str,
+        spec: FeatureSpec,
+        *,
+        dictionary: str | None = None,
     ) -> list[dict[str, Any]]:
         """Return one ``{"indices", "values"}`` or ``{"error": {...}}`` dict per doc."""
         ...
@@ -48,7 +57,7 @@ class FeaturesClient:
         api_key: str | None = None,
     ) -> None:
         self._url = base_url.rstrip("/") + "/v1/features"
-        self._headers = {"X-API-Key": api_key} if api_key else {}
+        self._headers = {headers.API_KEY: api_key} if api_key else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None
@@ -78,12 +87,19 @@ class FeaturesClient:
         await self.aclose()
 
     async def features(
-        self, docs: Sequence[str], analyzer: str, num_features: int
+        self,
+        docs: Sequence[str],
+        analyzer: str,
+        spec: FeatureSpec,
+        *,
+        dictionary: str | None = None,
     ) -> list[dict[str, Any]]:
         """Return the proxy's per-doc results, in order; raise an UpstreamError otherwise."""
         if self._session is None:
             raise RuntimeError("FeaturesClient is not open; use 'async with' or open()")
-        body = {"analyzer": analyzer, "docs": list(docs), "num_features": num_features}
+        body: dict[str, Any] = {"analyzer": analyzer, "docs": list(docs), "spec": spec.to_json()}
+        if dictionary is not None:
+            body["dictionary"] = dictionary
         try:
             async with self._session.post(self._url, json=body, headers=self._headers) as response:
                 text = await response.text()
@@ -95,11 +111,11 @@ class FeaturesClient:
             raise UpstreamUnavailable("the features API timed out") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"features API request failed: {exc!r}") from exc
-        return _parse_results(text, len(docs))
+        return _parse_results(text, len(docs), spec_hash(spec, analyzer))
 
 
-def _status_error(status: int, headers: Any, text: str) -> UpstreamError:
-    retry_after = headers.get("Retry-After")
+def _status_error(status: int, response_headers: Any, text: str) -> UpstreamError:
+    retry_after = response_headers.get(headers.RETRY_AFTER)
     detail = f"features API answered {status}: {_upstream_detail(text)}"
     if status == 429:
         return UpstreamThrottled(detail, retry_after=retry_after)
@@ -113,17 +129,24 @@ def _upstream_detail(text: str) -> str:
         payload = json.loads(text)
     except ValueError:
         return text[:_DETAIL_CHARS]
-    if isinstance(payload, dict) and isinstance(payload.get("detail"), str):
-        return payload["detail"][:_DETAIL_CHARS]
-    return text[:_DETAIL_CHARS]
+    detail = payload.get("detail") if isinstance(payload, dict) else None
+    return (detail if isinstance(detail, str) else text)[:_DETAIL_CHARS]
 
 
-def _parse_results(text: str, n_docs: int) -> list[dict[str, Any]]:
+def _parse_results(text: str, n_docs: int, expected_hash: str) -> list[dict[str, Any]]:
     try:
         payload = json.loads(text)
     except ValueError as exc:
         raise UpstreamError("features API answered with invalid JSON") from exc
-    results = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict):
+        raise UpstreamError("features API answered with something other than an object")
+    answered_hash = payload.get("spec_hash", expected_hash)
+    if answered_hash != expected_hash:
+        raise UpstreamError(
+            f"features API computed spec_hash {answered_hash}, the model expects {expected_hash}:"
+            " the API and this server run different versions of the feature contract"
+        )
+    results = payload.get("results")
     if not isinstance(results, list) or len(results) != n_docs:
         raise UpstreamError(f"features API answer lacks {n_docs} results")
     if not all(isinstance(result, dict) for result in results):

@@ -15,7 +15,8 @@ __all__ = ["FeaturesDep", "ModelDep", "SettingsDep", "SlotDep"]
 
 
 def _slot(request: Request) -> ModelSlot:
-    return request.app.state.model_slot
+    slot: ModelSlot = request.app.state.model_slot
+    return slot
 
 
 async def _model(request: Request) -> LoadedModel:
@@ -25,11 +26,13 @@ async def _model(request: Request) -> LoadedModel:
 
 
 def _features(request: Request) -> FeaturesSource:
-    return request.app.state.features_client
+    client: FeaturesSource = request.app.state.features_client
+    return client
 
 
 def _settings(request: Request) -> ServingSettings:
-    return request.app.state.settings
+    settings: ServingSettings = request.app.state.settings
+    return settings
 
 
 FeaturesDep = Annotated[FeaturesSource, Depends(_features)]

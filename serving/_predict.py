@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from contracts import headers, pad_rows
+
 from ._deps import FeaturesDep, ModelDep, SettingsDep
 from ._errors import InvalidInput
-from ._model import LoadedModel, pad_rows
+from ._model import LoadedModel
 
 __all__ = ["router"]
 
@@ -33,15 +35,23 @@ class _RowError(Exception):
 
 @router.post("/v1/predict")
 async def predict(
-    body: PredictRequest, model: ModelDep, client: FeaturesDep, settings: SettingsDep
+    body: PredictRequest,
+    model: ModelDep,
+    client: FeaturesDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> dict[str, Any]:
-    """Classify each text; a text whose features failed gets an ``error`` entry instead."""
+    """Classify each text; a text whose features failed gets an ``error`` entry instead.
+    Features are asked for with the model's own spec and dictionary."""
     if len(body.texts) > settings.max_texts:
         raise InvalidInput(f"at most {settings.max_texts} texts per request, got {len(body.texts)}")
     predictions: list[dict[str, Any]] = []
     if body.texts:
-        results = await client.features(body.texts, model.analyzer, model.num_features)
+        results = await client.features(
+            body.texts, model.analyzer, model.spec, dictionary=model.dictionary
+        )
         predictions = await _predict_rows(model, results)
+    response.headers[headers.MODEL_VERSION] = str(model.version)
     return {"model": model.name, "model_version": str(model.version), "predictions": predictions}
 
 

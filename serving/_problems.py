@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,12 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from contracts import PROBLEM_CONTENT_TYPE, problem_body
+from contracts.headers import RETRY_AFTER
+
 from ._errors import ServingError
 
-__all__ = ["PROBLEM_CONTENT_TYPE", "install_problem_handlers", "problem"]
+__all__ = ["install_problem_handlers", "problem"]
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-_TYPE_BASE = "urn:nlpfeat:problem:"
 _log = logging.getLogger(__name__)
 
 
@@ -26,17 +27,12 @@ def problem(
     *,
     slug: str | None = None,
     title: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
-    """A problem+json response; ``type`` is ``urn:nlpfeat:problem:<slug>`` or about:blank."""
-    body = {
-        "type": _TYPE_BASE + slug if slug else "about:blank",
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        **extensions,
-    }
+    """A problem+json response with `contracts.problem_body`; without a `slug`, the type is
+    named after the status (``...:not-found``)."""
+    body = problem_body(status, detail, slug=slug, title=title, **extensions)
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_CONTENT_TYPE)
 
 
@@ -45,8 +41,8 @@ async def _serving_error(request: Request, exc: Exception) -> JSONResponse:
         raise exc
     if exc.status >= 500:
         _log.warning("%s %s -> %d: %s", request.method, request.url.path, exc.status, exc)
-    headers = {"Retry-After": exc.retry_after} if exc.retry_after else None
-    return problem(exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=headers)
+    retry = {RETRY_AFTER: exc.retry_after} if exc.retry_after else None
+    return problem(exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=retry)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

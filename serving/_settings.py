@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from contracts import RepositoryError, check_name
+
 from ._errors import ConfigurationError
 
 __all__ = ["ServingSettings"]
@@ -16,7 +18,7 @@ class ServingSettings:
     """Where the models are, where the features proxy is, and how to listen.
 
     Args:
-        models_dir: directory holding ``<name>/<version>/{model.onnx,metadata.json}``.
+        models_dir: the root of a `contracts.ModelRepository` (what ``nlpfeat train`` writes).
         proxy_url: base URL of the features proxy (``POST {proxy_url}/v1/features``).
         model_name: the model to serve; ``None`` serves the first (sorted) one found.
         host, port: where :func:`serving.run` listens.
@@ -40,10 +42,11 @@ class ServingSettings:
         parts = urlsplit(self.proxy_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigurationError(f"proxy_url must be an http(s) URL, got {self.proxy_url!r}")
-        if self.model_name is not None and (
-            not self.model_name or "/" in self.model_name or self.model_name.startswith(".")
-        ):
-            raise ConfigurationError(f"invalid model_name {self.model_name!r}")
+        if self.model_name is not None:
+            try:
+                check_name(self.model_name)
+            except RepositoryError as exc:
+                raise ConfigurationError(f"model_name: {exc}") from exc
         if isinstance(self.port, bool) or not 0 <= self.port <= 65535:
             raise ConfigurationError(f"port must be in 0..65535, got {self.port}")
         if not self.timeout > 0:

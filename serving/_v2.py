@@ -1,4 +1,9 @@
-"""KServe v2 / Open Inference Protocol endpoints (JSON over HTTP)."""
+"""KServe v2 / Open Inference Protocol endpoints (JSON over HTTP).
+
+Tensor names, datatypes and shapes are the graph's, as `contracts.ONNX_INPUTS` and
+`contracts.ONNX_OUTPUTS` declare them; inputs may also come one size wider or narrower
+(INT32 indices, FP64 values) and are converted.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,21 @@ import math
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+
+from contracts import (
+    INPUT_INDICES,
+    INPUT_VALUES,
+    ONNX_INPUTS,
+    ONNX_OUTPUTS,
+    OUTPUT_LABEL,
+    OUTPUT_PROBABILITY,
+    TensorSpec,
+    headers,
+)
 
 from ._deps import ModelDep, SlotDep
 from ._errors import InvalidInput, ModelNotFound, ServingError
@@ -19,11 +35,13 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v2", tags=["kserve-v2"])
 
-_INPUT_TYPES = {
-    "indices": ({"INT64", "INT32"}, "iu", np.int64),
-    "values": ({"FP32", "FP64"}, "iuf", np.float32),
+_ACCEPTED = {
+    "INT64": ({"INT64", "INT32"}, "iu", np.int64),
+    "FP32": ({"FP32", "FP64"}, "iuf", np.float32),
 }
-_OUTPUT_TYPES = {"probability": "FP32", "label": "INT64"}
+"""Declared datatype -> (datatypes taken, NumPy kinds of the data, dtype fed to the graph)."""
+_INPUTS = {t.name: t for t in ONNX_INPUTS}
+_OUTPUTS = {t.name: t for t in ONNX_OUTPUTS}
 
 
 class InferTensor(BaseModel):
@@ -76,11 +94,8 @@ async def model_metadata(name: str, model: ModelDep) -> dict[str, Any]:
         "name": model.name,
         "versions": [str(model.version)],
         "platform": "onnxruntime_onnx",
-        "inputs": [
-            {"name": "indices", "datatype": "INT64", "shape": [-1, -1]},
-            {"name": "values", "datatype": "FP32", "shape": [-1, -1]},
-        ],
-        "outputs": [{"name": n, "datatype": t, "shape": [-1]} for n, t in _OUTPUT_TYPES.items()],
+        "inputs": [_tensor_metadata(t) for t in ONNX_INPUTS],
+        "outputs": [_tensor_metadata(t) for t in ONNX_OUTPUTS],
         "parameters": model.metadata,
     }
 
@@ -93,34 +108,44 @@ async def model_ready(name: str, model: ModelDep) -> dict[str, Any]:
 
 
 @router.post("/models/{name}/infer")
-async def infer(name: str, body: InferRequest, model: ModelDep) -> dict[str, Any]:
-    """Run the model on padded ``indices`` [N, K] INT64 and ``values`` [N, K] FP32."""
+async def infer(
+    name: str, body: InferRequest, model: ModelDep, response: Response
+) -> dict[str, Any]:
+    """Run the model on padded indices [N, K] INT64 and values [N, K] FP32."""
     _check_name(name, model)
     by_name = {tensor.name: tensor for tensor in body.inputs}
-    unknown = sorted(set(by_name) - set(_INPUT_TYPES))
+    unknown = sorted(set(by_name) - set(_INPUTS))
     if unknown or len(by_name) != len(body.inputs):
-        raise InvalidInput(f"inputs must be 'indices' and 'values' once each, got {unknown}")
-    indices, values = (_decode(by_name, input_name) for input_name in ("indices", "values"))
+        raise InvalidInput(
+            f"inputs must be {' and '.join(map(repr, _INPUTS))} once each, got {unknown}"
+        )
+    indices, values = (_decode(by_name, input_name) for input_name in (INPUT_INDICES, INPUT_VALUES))
     if indices.shape != values.shape:
         raise InvalidInput(f"indices {list(indices.shape)} and values {list(values.shape)} differ")
     probability, label = await run_in_threadpool(model.run, indices, values)
-    arrays = {"probability": probability, "label": label}
-    wanted = [o.name for o in body.outputs] if body.outputs else list(_OUTPUT_TYPES)
-    if any(n not in _OUTPUT_TYPES for n in wanted):
-        raise InvalidInput(f"outputs must be among {list(_OUTPUT_TYPES)}, got {wanted}")
+    arrays = {OUTPUT_PROBABILITY: probability, OUTPUT_LABEL: label}
+    wanted = [o.name for o in body.outputs] if body.outputs else list(_OUTPUTS)
+    if any(n not in _OUTPUTS for n in wanted):
+        raise InvalidInput(f"outputs must be among {list(_OUTPUTS)}, got {wanted}")
     outputs = [
         {
             "name": n,
             "shape": [len(arrays[n])],
-            "datatype": _OUTPUT_TYPES[n],
+            "datatype": _OUTPUTS[n].datatype,
             "data": arrays[n].tolist(),
         }
         for n in wanted
     ]
-    response: dict[str, Any] = {"model_name": model.name, "model_version": str(model.version)}
+    answer: dict[str, Any] = {"model_name": model.name, "model_version": str(model.version)}
     if body.id is not None:
-        response["id"] = body.id
-    return {**response, "outputs": outputs}
+        answer["id"] = body.id
+    response.headers[headers.MODEL_VERSION] = str(model.version)
+    return {**answer, "outputs": outputs}
+
+
+def _tensor_metadata(tensor: TensorSpec) -> dict[str, Any]:
+    """v2 tensor metadata: a symbolic dimension is variable (-1)."""
+    return {"name": tensor.name, "datatype": tensor.datatype, "shape": [-1] * len(tensor.shape)}
 
 
 def _check_name(name: str, model: LoadedModel) -> None:
@@ -133,11 +158,14 @@ def _decode(by_name: dict[str, InferTensor], name: str) -> np.ndarray:
     tensor = by_name.get(name)
     if tensor is None:
         raise InvalidInput(f"missing input {name!r}")
-    datatypes, kinds, dtype = _INPUT_TYPES[name]
+    datatypes, kinds, dtype = _ACCEPTED[_INPUTS[name].datatype]
     if tensor.datatype not in datatypes:
         raise InvalidInput(f"input {name!r} must be {' or '.join(sorted(datatypes))}")
-    if len(tensor.shape) != 2 or min(tensor.shape) < 0:
-        raise InvalidInput(f"input {name!r} must have shape [N, K], got {tensor.shape}")
+    declared = _INPUTS[name].shape
+    if len(tensor.shape) != len(declared) or min(tensor.shape) < 0:
+        raise InvalidInput(
+            f"input {name!r} must have shape [{', '.join(declared)}], got {tensor.shape}"
+        )
     try:
         array = np.asarray(tensor.data)
     except (ValueError, TypeError, OverflowError) as exc:

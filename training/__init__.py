@@ -1,12 +1,14 @@
 """Train a sentiment model on hashed morpheme features and export it to ONNX.
 
-``train(features, models_dir)`` reads a ``features.parquet`` directory written by the Spark
-job, fits a logistic regression, exports a Gather-and-sum ONNX graph, checks it against
-scikit-learn and writes ``models_dir/<name>/<version>/{model.onnx,metadata.json}``.
+``train(features, models_dir)`` reads a feature table written by the Spark job (its metadata
+through `contracts.read_table_info`), fits a logistic regression, exports a Gather-and-sum ONNX
+graph, checks it against scikit-learn and writes a new version into the
+`contracts.ModelRepository` at ``models_dir``. Pad CSR rows for the graph with
+`contracts.pad_sparse`.
 """
 
 from ._errors import ExportMismatch, FeaturesError, TrainingError
-from ._onnx import build_graph, pad_csr
+from ._onnx import build_graph
 from ._train import TrainResult, train
 
 __all__ = [
@@ -15,6 +17,5 @@ __all__ = [
     "TrainResult",
     "TrainingError",
     "build_graph",
-    "pad_csr",
     "train",
 ]

@@ -1,11 +1,13 @@
-"""Read a features parquet directory (written by the Spark job) into a CSR matrix."""
+"""Read a feature table (a Parquet directory written by the Spark job) into a CSR matrix.
+
+What produced the rows (spec, spec_hash, analyzer, dictionary) comes from the table's metadata
+file, read and checked by `contracts.read_table_info`.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -13,24 +15,23 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import scipy.sparse as sp
 
+from contracts import FeatureTableInfo, TableMetadataError, read_table_info
+
 from ._errors import FeaturesError
 
-__all__ = ["SPEC_FILENAME", "LabelledFeatures", "read_features", "read_spec"]
-
-SPEC_FILENAME = "_feature_spec.json"
-_REQUIRED_SPEC_KEYS = ("analyzer", "analyzer_version", "num_features")
+__all__ = ["LabelledFeatures", "read_features", "read_table"]
 
 
 @dataclass(frozen=True)
 class LabelledFeatures:
-    """The usable rows of a features directory.
+    """The usable rows of a feature table.
 
-    ``X`` has ``spec["num_features"]`` columns; ``y`` holds 0/1 labels.
+    ``X`` has ``table.num_features`` columns; ``y`` holds 0/1 labels.
     """
 
     X: sp.csr_matrix
     y: np.ndarray
-    spec: dict[str, Any]
+    table: FeatureTableInfo
     n_skipped_error: int
     n_skipped_unlabelled: int
 
@@ -40,29 +41,17 @@ class LabelledFeatures:
         return self.n_skipped_error + self.n_skipped_unlabelled
 
 
-def read_spec(features: Path) -> dict[str, Any]:
-    """Return the sidecar ``_feature_spec.json`` of a features directory, validated."""
-    path = Path(features) / SPEC_FILENAME
+def read_table(features: Path) -> FeatureTableInfo:
+    """The feature table's metadata, as `contracts` reads and checks it."""
     try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise FeaturesError(f"{path} not found: is {features} a features.parquet dir?") from exc
-    except (OSError, ValueError) as exc:
-        raise FeaturesError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(spec, dict):
-        raise FeaturesError(f"{path} must hold a JSON object")
-    missing = [key for key in _REQUIRED_SPEC_KEYS if key not in spec]
-    if missing:
-        raise FeaturesError(f"{path} lacks {', '.join(missing)}")
-    num_features = spec["num_features"]
-    if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
-        raise FeaturesError(f"{path}: num_features must be a positive integer")
-    return spec
+        return read_table_info(features)
+    except TableMetadataError as exc:
+        raise FeaturesError(str(exc)) from exc
 
 
 def read_features(features: Path) -> LabelledFeatures:
     """Read rows, drop those with an error or without a label, and build the CSR matrix."""
-    spec = read_spec(features)
+    info = read_table(Path(features))
     table = _read_table(Path(features))
     n_rows = table.num_rows
     ok = _not_error(table)
@@ -70,11 +59,11 @@ def read_features(features: Path) -> LabelledFeatures:
     keep = pc.and_(ok, _labelled(table))
     n_skipped_unlabelled = n_rows - n_skipped_error - int(pc.sum(keep).as_py() or 0)
     table = table.filter(keep)
-    X = _to_csr(table, spec["num_features"])
+    X = _to_csr(table, info.num_features)
     y = table.column("label").to_numpy().astype(np.int64) if table.num_rows else np.empty(0, int)
     if not np.isin(y, (0, 1)).all():
         raise FeaturesError(f"labels must be 0 or 1, found {sorted(set(y.tolist()))[:5]}")
-    return LabelledFeatures(X, y, spec, n_skipped_error, n_skipped_unlabelled)
+    return LabelledFeatures(X, y, info, n_skipped_error, n_skipped_unlabelled)
 
 
 def _read_table(path: Path) -> pa.Table:

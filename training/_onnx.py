@@ -1,8 +1,8 @@
 """The Gather-and-sum ONNX graph of a sparse linear model, and running it on CSR rows.
 
 A dense ``[N, num_features]`` input would be 4 MiB per row at 2^20 features, so the graph
-takes each row's non-zero features instead: ``indices`` int64 ``[N, K]`` and ``values``
-float32 ``[N, K]``, rows padded with index 0 / value 0.0 (a zero value adds nothing)::
+takes each row's non-zero features instead, as `contracts.ONNX_INPUTS` declares them (indices
+int64 ``[N, K]`` and values float32 ``[N, K]``, rows padded by `contracts.pad_sparse`)::
 
     logit       = ReduceSum(Gather(W, indices) * values, axis=1) + b
     probability = Sigmoid(logit)                      float32 [N], P(label = 1)
@@ -17,25 +17,23 @@ import onnxruntime as ort
 import scipy.sparse as sp
 from onnx import TensorProto, helper, numpy_helper
 
-__all__ = [
-    "INPUTS",
-    "OPSET",
-    "OUTPUTS",
-    "build_graph",
-    "pad_csr",
-    "run_onnx",
-]
+from contracts import (
+    INPUT_INDICES,
+    INPUT_VALUES,
+    ONNX_INPUTS,
+    ONNX_OUTPUTS,
+    OUTPUT_LABEL,
+    OUTPUT_PROBABILITY,
+    TensorSpec,
+    pad_sparse,
+)
+
+__all__ = ["OPSET", "build_graph", "run_onnx"]
 
 OPSET = 17
 _IR_VERSION = 8
-INPUTS = (
-    {"name": "indices", "datatype": "INT64", "shape": ["N", "K"]},
-    {"name": "values", "datatype": "FP32", "shape": ["N", "K"]},
-)
-OUTPUTS = (
-    {"name": "probability", "datatype": "FP32", "shape": ["N"]},
-    {"name": "label", "datatype": "INT64", "shape": ["N"]},
-)
+_ELEMENT_TYPES = {"INT64": TensorProto.INT64, "FP32": TensorProto.FLOAT}
+"""KServe v2 datatype -> ONNX element type, for the tensors `contracts` declares."""
 
 
 def build_graph(weights: np.ndarray, bias: float, *, name: str = "model") -> onnx.ModelProto:
@@ -49,25 +47,19 @@ def build_graph(weights: np.ndarray, bias: float, *, name: str = "model") -> onn
     axes = numpy_helper.from_array(np.asarray([1], dtype=np.int64), "axes")
     zero = numpy_helper.from_array(np.asarray(0.0, dtype=np.float32), "zero")
     nodes = [
-        helper.make_node("Gather", ["W", "indices"], ["w_rows"], axis=0),
-        helper.make_node("Mul", ["w_rows", "values"], ["terms"]),
+        helper.make_node("Gather", ["W", INPUT_INDICES], ["w_rows"], axis=0),
+        helper.make_node("Mul", ["w_rows", INPUT_VALUES], ["terms"]),
         helper.make_node("ReduceSum", ["terms", "axes"], ["dot"], keepdims=0),
         helper.make_node("Add", ["dot", "b"], ["logit"]),
-        helper.make_node("Sigmoid", ["logit"], ["probability"]),
+        helper.make_node("Sigmoid", ["logit"], [OUTPUT_PROBABILITY]),
         helper.make_node("GreaterOrEqual", ["logit", "zero"], ["positive"]),
-        helper.make_node("Cast", ["positive"], ["label"], to=TensorProto.INT64),
+        helper.make_node("Cast", ["positive"], [OUTPUT_LABEL], to=TensorProto.INT64),
     ]
     graph = helper.make_graph(
         nodes,
         name,
-        inputs=[
-            helper.make_tensor_value_info("indices", TensorProto.INT64, ["N", "K"]),
-            helper.make_tensor_value_info("values", TensorProto.FLOAT, ["N", "K"]),
-        ],
-        outputs=[
-            helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["N"]),
-            helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
-        ],
+        inputs=[_value_info(t) for t in ONNX_INPUTS],
+        outputs=[_value_info(t) for t in ONNX_OUTPUTS],
         initializer=[w, b, axes, zero],
     )
     model = helper.make_model(
@@ -80,25 +72,18 @@ def build_graph(weights: np.ndarray, bias: float, *, name: str = "model") -> onn
     return model
 
 
-def pad_csr(X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(indices int64 [N, K], values float32 [N, K])`` padded with 0 / 0.0."""
-    X = sp.csr_matrix(X)
-    lengths = np.diff(X.indptr)
-    n, k = X.shape[0], int(lengths.max()) if X.shape[0] else 0
-    indices = np.zeros((n, k), dtype=np.int64)
-    values = np.zeros((n, k), dtype=np.float32)
-    rows = np.repeat(np.arange(n), lengths)
-    cols = np.arange(X.nnz) - np.repeat(X.indptr[:-1], lengths)
-    indices[rows, cols] = X.indices
-    values[rows, cols] = X.data
-    return indices, values
+def _value_info(tensor: TensorSpec) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(
+        tensor.name, _ELEMENT_TYPES[tensor.datatype], list(tensor.shape)
+    )
 
 
 def run_onnx(model: bytes, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     """Run a serialized graph on CSR rows with onnxruntime (CPU); return (probability, label)."""
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    indices, values = pad_csr(X)
+    X = sp.csr_matrix(X)
+    indices, values = pad_sparse(X.indptr, X.indices, X.data)
     probability, label = session.run(
-        ["probability", "label"], {"indices": indices, "values": values}
+        [OUTPUT_PROBABILITY, OUTPUT_LABEL], {INPUT_INDICES: indices, INPUT_VALUES: values}
     )
     return probability, label

@@ -14,10 +14,20 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
+from contracts import (
+    MODEL_FILENAME,
+    ONNX_INPUTS,
+    ONNX_OUTPUTS,
+    FeatureTableInfo,
+    ModelRepository,
+    RepositoryError,
+    TensorSpec,
+    check_name,
+)
+
 from ._data import LabelledFeatures, read_features
-from ._errors import ExportMismatch, FeaturesError
-from ._onnx import INPUTS, OPSET, OUTPUTS, build_graph, run_onnx
-from ._store import check_name, write_version
+from ._errors import ExportMismatch, FeaturesError, TrainingError
+from ._onnx import OPSET, build_graph, run_onnx
 
 __all__ = ["DEFAULT_C", "DEFAULT_TOLERANCE", "ProgressCallback", "TrainResult", "train"]
 
@@ -64,7 +74,10 @@ def train(
     nothing is written. The model lands in ``models_dir/name/<next integer version>/``.
     Silent unless ``progress`` is given.
     """
-    check_name(name)
+    try:
+        check_name(name)
+    except RepositoryError as exc:
+        raise TrainingError(str(exc)) from exc
     report = progress or _silent
     report("reading features")
     data = read_features(Path(features))
@@ -77,24 +90,28 @@ def train(
     model = build_graph(clf.coef_.ravel(), float(clf.intercept_[0]), name=name)
     blob = model.SerializeToString()
     max_abs_diff = _verify(blob, clf, X_test, tolerance)
-    metrics = {
+    n_train, n_test = int(X_train.shape[0]), int(X_test.shape[0])
+    metrics: dict[str, Any] = {
         "accuracy": accuracy,
-        "n_train": int(X_train.shape[0]),
-        "n_test": int(X_test.shape[0]),
+        "n_train": n_train,
+        "n_test": n_test,
         "n_skipped": data.n_skipped,
         "n_skipped_error": data.n_skipped_error,
         "n_skipped_unlabelled": data.n_skipped_unlabelled,
     }
-    metadata = _metadata(name, data.spec, metrics, clf, max_abs_diff)
+    metadata = _metadata(name, data.table, metrics, clf, max_abs_diff)
     report("writing model")
-    version, path = write_version(Path(models_dir), name, blob, metadata)
+    try:
+        version, path = ModelRepository(models_dir).write_version(name, blob, metadata)
+    except RepositoryError as exc:
+        raise TrainingError(str(exc)) from exc
     return TrainResult(
         name=name,
         version=version,
         path=path,
         accuracy=accuracy,
-        n_train=metrics["n_train"],
-        n_test=metrics["n_test"],
+        n_train=n_train,
+        n_test=n_test,
         n_skipped=data.n_skipped,
         n_skipped_error=data.n_skipped_error,
         n_skipped_unlabelled=data.n_skipped_unlabelled,
@@ -117,11 +134,12 @@ def _split(data: LabelledFeatures, test_size: float, seed: int) -> tuple[Any, An
             f"{counts[1]} x 1 ({data.n_skipped} rows skipped)"
         )
     try:
-        return train_test_split(
+        X_train, X_test, y_train, y_test = train_test_split(
             data.X, data.y, test_size=test_size, random_state=seed, stratify=data.y
         )
     except ValueError as exc:
         raise FeaturesError(f"cannot split {len(data.y)} rows: {exc}") from exc
+    return X_train, X_test, y_train, y_test
 
 
 def _verify(blob: bytes, clf: LogisticRegression, X_test: Any, tolerance: float) -> float:
@@ -138,25 +156,33 @@ def _verify(blob: bytes, clf: LogisticRegression, X_test: Any, tolerance: float)
 
 def _metadata(
     name: str,
-    spec: dict[str, Any],
+    table: FeatureTableInfo,
     metrics: dict[str, Any],
     clf: LogisticRegression,
     max_abs_diff: float,
 ) -> dict[str, Any]:
+    """What a version records; ``spec``, ``spec_hash``, the analyzer and the dictionaries are
+    the feature table's, so serving asks the API for exactly the features the model expects."""
     return {
         "name": name,
         "version": None,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "analyzer": spec["analyzer"],
-        "analyzer_version": spec["analyzer_version"],
-        "num_features": spec["num_features"],
-        "feature_spec": spec,
+        "analyzer": table.analyzer,
+        "analyzer_version": table.analyzer_version,
+        "dictionary": table.dictionary,
+        "user_dictionary": table.user_dictionary,
+        "user_dictionary_version": table.user_dictionary_version,
+        "num_features": table.num_features,
+        "spec": table.spec.to_json(),
+        "spec_hash": table.spec_hash,
+        "hashing": table.hashing,
+        "feature_spec": table.to_json(),
         "metrics": metrics,
         "onnx": {
-            "file": "model.onnx",
+            "file": MODEL_FILENAME,
             "opset": OPSET,
-            "inputs": list(INPUTS),
-            "outputs": list(OUTPUTS),
+            "inputs": [_tensor(t) for t in ONNX_INPUTS],
+            "outputs": [_tensor(t) for t in ONNX_OUTPUTS],
             "threshold": "label = 1 iff logit >= 0 (probability >= 0.5)",
         },
         "training": {
@@ -169,3 +195,7 @@ def _metadata(
         },
         "max_abs_diff": max_abs_diff,
     }
+
+
+def _tensor(tensor: TensorSpec) -> dict[str, Any]:
+    return {"name": tensor.name, "datatype": tensor.datatype, "shape": list(tensor.shape)}

@@ -4,7 +4,6 @@ plays the features proxy, including its failure modes."""
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import threading
 import warnings
@@ -18,6 +17,7 @@ import pytest
 from aiohttp import web
 from starlette.exceptions import StarletteDeprecationWarning
 
+from contracts import FeatureSpec, FeatureTableInfo, spec_hash, write_table_info
 from serving import FeaturesClient, ServingError, ServingSettings, create_app
 from serving._errors import UpstreamError, UpstreamThrottled, UpstreamUnavailable
 
@@ -26,13 +26,17 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 NUM_FEATURES = 1 << 10
+SPEC = FeatureSpec(num_features=NUM_FEATURES)
 API_KEYS = web.AppKey("api_keys", list)
+BODIES = web.AppKey("bodies", list)
 
 
 async def _features(request: web.Request) -> web.Response:
-    """Answers by the first doc: '429', '500', '503', 'badjson', 'short', 'slow' or features."""
+    """Answers by the first doc: '429', '500', '503', 'badjson', 'short', 'slow', 'drift'
+    (another spec_hash) or features, with the spec and spec_hash as the API answers them."""
     request.app[API_KEYS].append(request.headers.get("X-API-Key"))
     body = await request.json()
+    request.app[BODIES].append(body)
     docs, first = body["docs"], body["docs"][0]
     if first == "429":
         return web.json_response({"detail": "slow down"}, status=429, headers={"Retry-After": "3"})
@@ -48,9 +52,10 @@ async def _features(request: web.Request) -> web.Response:
     ]
     if first == "short":
         results = results[:-1]
-    return web.json_response(
-        {"analyzer": body["analyzer"], "num_features": body["num_features"], "results": results}
-    )
+    spec = FeatureSpec.from_json(body["spec"])
+    digest = spec_hash(spec.replace(binary=True) if first == "drift" else spec, body["analyzer"])
+    answer = {"analyzer": body["analyzer"], "spec": spec.to_json(), "spec_hash": digest}
+    return web.json_response({**answer, "results": results})
 
 
 class _Server:
@@ -64,10 +69,12 @@ class _Server:
         self.started = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.api_keys: list[str | None] = []  # X-API-Key of each request, in order
+        self.bodies: list[dict[str, Any]] = []
 
     def _run(self) -> None:
         app = web.Application()
         app[API_KEYS] = self.api_keys
+        app[BODIES] = self.bodies
         app.router.add_post("/v1/features", _features)
         runner = web.AppRunner(app)
         self.loop.run_until_complete(runner.setup())
@@ -94,11 +101,15 @@ def server() -> Iterator[_Server]:
 
 
 def call(
-    url: str, docs: list[str], timeout: float = 5.0, api_key: str | None = None
+    url: str,
+    docs: list[str],
+    timeout: float = 5.0,
+    api_key: str | None = None,
+    dictionary: str | None = None,
 ) -> list[dict[str, Any]]:
     async def go() -> list[dict[str, Any]]:
         async with FeaturesClient(url, timeout=timeout, api_key=api_key) as client:
-            return await client.features(docs, "mecab", NUM_FEATURES)
+            return await client.features(docs, "mecab", SPEC, dictionary=dictionary)
 
     return asyncio.run(go())
 
@@ -106,6 +117,24 @@ def call(
 def test_features_round_trip(server: _Server) -> None:
     results = call(server.url + "/", ["a", "abc"])
     assert [r["indices"] for r in results] == [[1], [3]]
+
+
+def test_the_model_spec_and_dictionary_are_sent(server: _Server) -> None:
+    call(server.url, ["a"], dictionary="movies")
+    call(server.url, ["a"])
+    with_dictionary, without = server.bodies[-2:]
+    assert with_dictionary == {
+        "analyzer": "mecab",
+        "docs": ["a"],
+        "spec": SPEC.to_json(),
+        "dictionary": "movies",
+    }
+    assert "dictionary" not in without and without["spec"] == SPEC.to_json()
+
+
+def test_an_answer_with_another_spec_hash_is_refused(server: _Server) -> None:
+    with pytest.raises(UpstreamError, match="spec_hash"):
+        call(server.url, ["drift"])
 
 
 def test_the_api_key_is_sent_only_when_configured(server: _Server) -> None:
@@ -146,7 +175,7 @@ def test_timeout_and_refused_are_unavailable(server: _Server) -> None:
 
 def test_unopened_client_refuses() -> None:
     with pytest.raises(RuntimeError):
-        asyncio.run(FeaturesClient("http://127.0.0.1:1").features(["a"], "mecab", 8))
+        asyncio.run(FeaturesClient("http://127.0.0.1:1").features(["a"], "mecab", SPEC))
 
 
 @pytest.fixture
@@ -166,8 +195,14 @@ def models_dir(tmp_path: Path) -> Path:
         }
     )
     pq.write_table(table, features / "part-0.parquet")
-    spec = {"analyzer": "mecab", "analyzer_version": "x", "num_features": NUM_FEATURES}
-    (features / "_feature_spec.json").write_text(json.dumps(spec))
+    answer = {
+        "analyzer": "mecab",
+        "analyzer_version": "x",
+        "dictionary": "mecab-ko-dic",
+        "spec": SPEC.to_json(),
+        "spec_hash": spec_hash(SPEC, "mecab"),
+    }
+    write_table_info(features, FeatureTableInfo.from_api(answer))
     train(features, tmp_path / "models", name="toy", test_size=0.25)
     return tmp_path / "models"
 

@@ -25,12 +25,22 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 import serving
+from contracts import (
+    PROBLEM_TYPE_BASE,
+    FeatureSpec,
+    FeatureTableInfo,
+    ModelRepository,
+    headers,
+    spec_hash,
+    write_table_info,
+)
 from serving import ServingSettings, create_app
 from serving._errors import UpstreamThrottled, UpstreamUnavailable
 
 REVIEWS = Path(__file__).resolve().parents[2] / "data" / "reviews_sample.tsv"
 NUM_FEATURES = 1 << 20
 ANALYZER = "fake-whitespace"
+SPEC = FeatureSpec(num_features=NUM_FEATURES)
 FAIL = "<analyzer fails on this>"
 PROBLEM = "application/problem+json"
 
@@ -52,13 +62,18 @@ class FakeFeatures:
     """Answers like the features API; a doc equal to FAIL gets an error entry."""
 
     def __init__(self, exc: Exception | None = None) -> None:
-        self.calls: list[tuple[list[str], str, int]] = []
+        self.calls: list[tuple[list[str], str, FeatureSpec, str | None]] = []
         self.exc = exc
 
     async def features(
-        self, docs: Sequence[str], analyzer: str, num_features: int
+        self,
+        docs: Sequence[str],
+        analyzer: str,
+        spec: FeatureSpec,
+        *,
+        dictionary: str | None = None,
     ) -> list[dict[str, Any]]:
-        self.calls.append((list(docs), analyzer, num_features))
+        self.calls.append((list(docs), analyzer, spec, dictionary))
         if self.exc is not None:
             raise self.exc
         results: list[dict[str, Any]] = []
@@ -95,8 +110,15 @@ def trained_version(reviews: pd.DataFrame, tmp_path_factory: pytest.TempPathFact
         }
     )
     pq.write_table(table, features / "part-00000.parquet")
-    spec = {"analyzer": ANALYZER, "analyzer_version": "0", "num_features": NUM_FEATURES}
-    (features / "_feature_spec.json").write_text(json.dumps(spec))
+    answer = {
+        "analyzer": ANALYZER,
+        "analyzer_version": "0",
+        "dictionary": "none",
+        "spec": SPEC.to_json(),
+        "spec_hash": spec_hash(SPEC, ANALYZER),
+        "user_dictionary": {"name": "movies", "version": "3"},
+    }
+    write_table_info(features, FeatureTableInfo.from_api(answer, rows=len(reviews)))
     result = train(features, tmp_path_factory.mktemp("models"), name="sentiment")
     return result.path
 
@@ -142,7 +164,8 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM)
     body = response.json()
-    assert body["status"] == status and body["title"] and body["detail"] and body["type"]
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert body["type"].startswith(PROBLEM_TYPE_BASE)
     return body
 
 
@@ -165,7 +188,8 @@ def test_predict_answers_every_text_in_order(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["model"] == "sentiment" and body["model_version"] == "10"
-    assert fake.calls == [(texts, ANALYZER, NUM_FEATURES)]
+    assert response.headers[headers.MODEL_VERSION] == "10"
+    assert fake.calls == [(texts, ANALYZER, SPEC, "movies")]
     session = session_for(models_dir / "sentiment" / "10")
     assert len(body["predictions"]) == len(texts)
     for text, prediction in zip(texts, body["predictions"], strict=True):
@@ -197,7 +221,17 @@ def test_ready_and_metadata_with_model(client: TestClient) -> None:
     meta = client.get("/v2/models/sentiment").json()
     assert meta["versions"] == ["10"]
     assert [i["name"] for i in meta["inputs"]] == ["indices", "values"]
+    assert [(i["datatype"], i["shape"]) for i in meta["inputs"]] == [
+        ("INT64", [-1, -1]),
+        ("FP32", [-1, -1]),
+    ]
+    assert [(o["name"], o["datatype"], o["shape"]) for o in meta["outputs"]] == [
+        ("probability", "FP32", [-1]),
+        ("label", "INT64", [-1]),
+    ]
     assert meta["parameters"]["analyzer"] == ANALYZER
+    assert meta["parameters"]["spec"] == SPEC.to_json()
+    assert meta["parameters"]["spec_hash"] == spec_hash(SPEC, ANALYZER)
     assert client.get("/v2/models/sentiment/ready").json()["ready"] is True
     assert_problem(client.get("/v2/models/other"), 404)
 
@@ -256,6 +290,7 @@ def test_v2_infer_matches_onnxruntime(
         assert response.status_code == 200, response.text
         answer = response.json()
         assert answer["model_name"] == "sentiment" and answer["model_version"] == "10"
+        assert response.headers[headers.MODEL_VERSION] == "10"
         outputs = {o["name"]: o for o in answer["outputs"]}
         assert outputs["probability"]["shape"] == [16]
         assert outputs["probability"]["datatype"] == "FP32"
@@ -305,8 +340,8 @@ def test_other_bad_requests_are_problems(client: TestClient) -> None:
     assert_problem(
         client.post("/v1/predict", content=b"{", headers={"content-type": "application/json"}), 422
     )
-    assert_problem(client.get("/no/such/route"), 404)
-    assert_problem(client.get("/v1/predict"), 405)
+    assert assert_problem(client.get("/no/such/route"), 404)["type"].endswith(":not-found")
+    assert assert_problem(client.get("/v1/predict"), 405)["type"].endswith(":method-not-allowed")
 
 
 def test_too_many_texts(models_dir: Path, fake: FakeFeatures) -> None:
@@ -340,6 +375,42 @@ def test_unexpected_error_is_a_problem(models_dir: Path) -> None:
     assert "bug" not in body["detail"]
 
 
+def test_the_served_version_is_the_repository_latest(models_dir: Path, client: TestClient) -> None:
+    repository = ModelRepository(models_dir)
+    assert repository.names() == ["sentiment"] and repository.versions("sentiment") == [2, 10]
+    assert client.get("/v2/models/sentiment").json()["versions"] == [
+        str(repository.latest("sentiment"))
+    ]
+    (models_dir / "sentiment" / "11").mkdir()  # incomplete: no model, no metadata
+    (models_dir / "sentiment" / "11" / "model.onnx").write_bytes(b"half")
+    app = create_app(settings_for(models_dir), features_client=FakeFeatures())
+    with TestClient(app) as fresh:
+        assert fresh.get("/v2/models/sentiment").json()["versions"] == ["10"]
+
+
+def test_a_model_from_before_specs_were_recorded_gets_the_default_spec(
+    models_dir: Path, fake: FakeFeatures
+) -> None:
+    path = models_dir / "sentiment" / "10" / "metadata.json"
+    meta = json.loads(path.read_text())
+    for key in ("spec", "spec_hash", "user_dictionary"):
+        del meta[key]
+    path.write_text(json.dumps(meta))
+    with TestClient(create_app(settings_for(models_dir), features_client=fake)) as client:
+        assert client.post("/v1/predict", json={"texts": ["좋다"]}).status_code == 200
+    assert fake.calls == [(["좋다"], ANALYZER, FeatureSpec(num_features=NUM_FEATURES), None)]
+
+
+def test_a_model_whose_spec_hash_was_edited_does_not_load(
+    models_dir: Path, fake: FakeFeatures
+) -> None:
+    path = models_dir / "sentiment" / "10" / "metadata.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "spec_hash": "0" * 16}))
+    app = create_app(settings_for(models_dir), features_client=fake)
+    with pytest.raises(serving.ServingError, match="spec_hash"), TestClient(app):
+        pass
+
+
 def test_named_model_and_broken_model(models_dir: Path, fake: FakeFeatures) -> None:
     app = create_app(settings_for(models_dir, model_name="missing"), features_client=fake)
     with TestClient(app) as client:
@@ -358,6 +429,7 @@ def test_named_model_and_broken_model(models_dir: Path, fake: FakeFeatures) -> N
         {"port": 70000},
         {"timeout": 0},
         {"model_name": "../etc"},
+        {"model_name": "has space"},
         {"max_texts": 0},
     ],
 )

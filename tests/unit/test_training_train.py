@@ -17,7 +17,18 @@ import pytest
 import scipy.sparse as sp
 
 import training
-from training import ExportMismatch, FeaturesError, TrainResult, build_graph, pad_csr, train
+from contracts import (
+    INPUT_INDICES,
+    INPUT_VALUES,
+    TABLE_METADATA_FILENAME,
+    FeatureSpec,
+    FeatureTableInfo,
+    ModelRepository,
+    pad_sparse,
+    spec_hash,
+    write_table_info,
+)
+from training import ExportMismatch, FeaturesError, TrainResult, build_graph, train
 
 REVIEWS = Path(__file__).resolve().parents[2] / "data" / "reviews_sample.tsv"
 NUM_FEATURES = 1 << 20
@@ -33,14 +44,16 @@ SCHEMA = pa.schema(
         ("error", pa.string()),
     ]
 )
-SPEC = {
+ANSWER = {  # what /v1/features answers beside its results
     "analyzer": "whitespace-test",
     "analyzer_version": "0.0.1",
+    "dictionary": "test-dic 1",
     "num_features": NUM_FEATURES,
-    "ngram_range": [1, 2],
     "term_format": "form",
-    "hashing": "murmur3_x86_32 seed 42 of UTF-8, non-negative mod num_features",
+    "spec": FeatureSpec(num_features=NUM_FEATURES).to_json(),
+    "spec_hash": spec_hash(FeatureSpec(num_features=NUM_FEATURES), "whitespace-test"),
 }
+TABLE = FeatureTableInfo.from_api(ANSWER, input="reviews.tsv", rows=1000)
 
 
 def hash_doc(text: str, num_features: int = NUM_FEATURES) -> tuple[list[int], list[float]]:
@@ -83,7 +96,7 @@ def write_features(directory: Path, n_rows: int = 1000) -> pd.DataFrame:
         table = pa.Table.from_pandas(chunk, schema=SCHEMA, preserve_index=False)
         pq.write_table(table, directory / f"part-{part:05d}.parquet")
     (directory / "_SUCCESS").write_text("")
-    (directory / "_feature_spec.json").write_text(json.dumps(SPEC))
+    write_table_info(directory, TABLE)
     return frame
 
 
@@ -107,7 +120,6 @@ def test_public_surface_is_short_and_sorted() -> None:
         "TrainResult",
         "TrainingError",
         "build_graph",
-        "pad_csr",
         "train",
     }
 
@@ -129,10 +141,15 @@ def test_files_and_metadata(trained: TrainResult) -> None:
     assert meta["name"] == "sentiment"
     assert meta["version"] == 1
     assert meta["created_at"].endswith("Z")
-    assert meta["feature_spec"] == SPEC
+    assert meta["feature_spec"] == TABLE.to_json()
     assert meta["analyzer"] == "whitespace-test"
     assert meta["analyzer_version"] == "0.0.1"
+    assert meta["dictionary"] == "test-dic 1"
     assert meta["num_features"] == NUM_FEATURES
+    assert meta["spec"] == ANSWER["spec"]
+    assert meta["spec_hash"] == ANSWER["spec_hash"]
+    assert meta["spec_hash"] == spec_hash(FeatureSpec.from_json(meta["spec"]), meta["analyzer"])
+    assert meta["user_dictionary"] is None and meta["hashing"] == TABLE.hashing
     assert meta["metrics"]["accuracy"] == trained.accuracy
     assert meta["metrics"]["n_skipped"] == N_ERRORS + N_UNLABELLED
     assert meta["metrics"]["n_test"] == trained.n_test
@@ -161,8 +178,8 @@ def test_onnx_matches_sklearn_recomputed(trained: TrainResult, features_dir: Pat
     session = ort.InferenceSession(
         str(trained.path / "model.onnx"), providers=["CPUExecutionProvider"]
     )
-    indices, values = pad_csr(X_test)
-    probability, label = session.run(None, {"indices": indices, "values": values})
+    indices, values = pad_sparse(X_test.indptr, X_test.indices, X_test.data)
+    probability, label = session.run(None, {INPUT_INDICES: indices, INPUT_VALUES: values})
     assert probability.dtype == np.float32 and label.dtype == np.int64
     assert probability.shape == (X_test.shape[0],)
     np.testing.assert_allclose(probability, clf.predict_proba(X_test)[:, 1], rtol=0, atol=1e-5)
@@ -192,6 +209,39 @@ def test_missing_spec_is_a_features_error(tmp_path: Path) -> None:
         train(tmp_path, tmp_path / "models")
 
 
+@pytest.mark.parametrize(
+    ("metadata", "match"),
+    [
+        ({"analyzer": "x", "analyzer_version": "0", "num_features": 8}, "lacks dictionary"),
+        ({**TABLE.to_json(), "spec_hash": "0" * 16}, "spec_hash does not match"),
+        ({**TABLE.to_json(), "spec": {"num_features": 3}}, "power of two"),
+    ],
+)
+def test_malformed_table_metadata_is_a_features_error(
+    features_dir: Path, tmp_path: Path, metadata: dict, match: str
+) -> None:
+    directory = tmp_path / "features.parquet"
+    directory.mkdir()
+    for part in features_dir.glob("*.parquet"):
+        (directory / part.name).write_bytes(part.read_bytes())
+    (directory / TABLE_METADATA_FILENAME).write_text(json.dumps(metadata))
+    with pytest.raises(FeaturesError, match=match):
+        train(directory, tmp_path / "models")
+
+
+def test_versions_are_listed_by_the_repository(features_dir: Path, tmp_path: Path) -> None:
+    first = train(features_dir, tmp_path, name="m")
+    repository = ModelRepository(tmp_path)
+    assert repository.names() == ["m"] and repository.versions("m") == [first.version]
+    assert repository.model_path("m", first.version) == first.path / "model.onnx"
+    assert repository.read_metadata("m", first.version) == first.metadata
+
+
+def test_an_invalid_model_name_is_a_training_error(features_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(training.TrainingError, match="invalid model name"):
+        train(features_dir, tmp_path, name="../escape")
+
+
 def test_all_rows_skipped_is_a_features_error(tmp_path: Path) -> None:
     directory = tmp_path / "features.parquet"
     frame = write_features(directory, n_rows=N_ERRORS + N_UNLABELLED)
@@ -206,14 +256,14 @@ def test_graph_pads_and_handles_empty_rows() -> None:
     model = build_graph(weights, 0.5)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     X = sp.csr_matrix(np.array([[0, 1, 0, 2, 0, 0, 0, 0], [0] * 8], dtype=np.float64))
-    indices, values = pad_csr(X)
+    indices, values = pad_sparse(X.indptr, X.indices, X.data)
     assert indices.tolist() == [[1, 3], [0, 0]] and values.tolist() == [[1, 2], [0, 0]]
-    probability, label = session.run(None, {"indices": indices, "values": values})
+    probability, label = session.run(None, {INPUT_INDICES: indices, INPUT_VALUES: values})
     logits = np.array([2.0 - 2.0 + 0.5, 0.5])
     np.testing.assert_allclose(probability, 1 / (1 + np.exp(-logits)), atol=1e-7)
     assert label.tolist() == [1, 1]
     empty_i, empty_v = np.zeros((2, 0), np.int64), np.zeros((2, 0), np.float32)
-    probability, _ = session.run(None, {"indices": empty_i, "values": empty_v})
+    probability, _ = session.run(None, {INPUT_INDICES: empty_i, INPUT_VALUES: empty_v})
     np.testing.assert_allclose(probability, [1 / (1 + np.exp(-0.5))] * 2, atol=1e-7)
 
 
