@@ -1,13 +1,15 @@
-"""Pace one Spark task's requests by what the proxy says about its limit, with aiolimiter.
+"""Pace one Spark task's requests by what the proxy says about its limit.
 
 The proxy answers with `RateLimit-Policy: "<client>";q=<n>;w=<seconds>` and
 `RateLimit: "<client>";r=<remaining>;t=<seconds>` (draft-ietf-httpapi-ratelimit-headers-11),
 and with 429 plus `Retry-After` when a client is over its limit. A task starts unpaced; the
-first policy it sees sets an `aiolimiter.AsyncLimiter` to one request per `w/q` seconds times
-the task's *share* (no burst of its own: bursts are what the key's budget is for), and a
-changed policy replaces it. `r=0` holds the task's next send for one interval of the policy
-(`w/q`: the proxy's limiter frees one request at a time; `t` is in whole seconds) or for `t`
-while no policy is known; a 429's or 503's `Retry-After` holds it in full.
+first policy it sees spaces its sends one per `w/q` seconds divided by the task's *share*
+(no burst of its own: bursts are what the key's budget is for). The spacing is kept from the
+last send whatever changes: a new policy or share only changes the gap to the next send, so a
+share change never lets a request through at once (a new token bucket would). `r=0` holds
+the task's next send for one interval of the policy (`w/q`: the proxy's limiter frees one
+request at a time; `t` is in whole seconds) or for `t` while no policy is known; a 429's or
+503's `Retry-After` holds it in full.
 
 Several tasks share one API key, and a task cannot know how many siblings run beside it (the
 executor count is the cluster's business). So each task adapts its share like TCP does its
@@ -23,7 +25,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
-from aiolimiter import AsyncLimiter
+from contracts import headers
 
 __all__ = ["Pacer", "parse_items"]
 
@@ -55,11 +57,11 @@ SHARE_STEP = 0.02
 
 
 class Pacer:
-    """When the next request of a task may go: an AsyncLimiter plus a hold-until time.
+    """When the next request of a task may go: one interval after the last send, and not
+    before a hold ends.
 
     `clock` (seconds, monotonic) and `sleep` are injectable so tests step time instead of
-    sleeping; the limiter itself runs on the event loop's clock, as aiolimiter does. A hold
-    never exceeds `max_wait` seconds, whatever a header says.
+    sleeping. A hold never exceeds `max_wait` seconds, whatever a header says.
     """
 
     def __init__(
@@ -69,7 +71,6 @@ class Pacer:
         sleep: Sleep = asyncio.sleep,
         max_wait: float = 60.0,
     ) -> None:
-        self.limiter: AsyncLimiter | None = None
         self.rate: float | None = None
         """The key's sustained rate (requests per second) from the last policy seen."""
         self.share = 1.0
@@ -78,25 +79,38 @@ class Pacer:
         self._sleep = sleep
         self._max_wait = max_wait
         self._not_before = 0.0
+        self._last: float | None = None
+
+    @property
+    def interval(self) -> float:
+        """Seconds between this task's sends (0 while no policy is known)."""
+        return 1 / (self.rate * self.share) if self.rate else 0.0
 
     async def wait(self) -> None:
-        """Return when a request may be sent: after any hold, then within the limiter's rate."""
-        while (delay := self._not_before - self._clock()) > 0:
-            await self._sleep(delay)
-        if self.limiter is not None:
-            await self.limiter.acquire()
+        """Return when a request may be sent: after any hold, one interval after the last."""
+        while True:
+            now = self._clock()
+            slot = max(now, self._not_before)
+            if self._last is not None:
+                slot = max(slot, self._last + self.interval)
+            self._last = slot  # reserved: concurrent senders queue behind it
+            if slot > now:
+                await self._sleep(slot - now)
+            if self._clock() >= self._not_before:  # else a hold came while sleeping
+                return
 
     def hold(self, seconds: float) -> None:
         """Send nothing for `seconds` from now (a later hold already in place stays)."""
         until = self._clock() + min(max(seconds, 0.0), self._max_wait)
         self._not_before = max(self._not_before, until)
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Re-rate from `RateLimit-Policy` and hold on `RateLimit` r=0, when present."""
-        policy = headers.get("ratelimit-policy")
+    def observe(self, answer: Mapping[str, str]) -> None:
+        """Re-rate from `RateLimit-Policy` and hold on `RateLimit` r=0, when present
+        (`answer`: the response's headers, looked up case-insensitively as httpx does)."""
+        policy = answer.get(headers.RATELIMIT_POLICY)
         if policy:
             self._rerate(parse_items(policy))
-        state = headers.get("ratelimit")
+        state = answer.get(headers.RATELIMIT)
         if state:
             waits = [p.get("t", 0.0) for p in parse_items(state) if p.get("r") == 0]
             if waits:
@@ -116,11 +130,7 @@ class Pacer:
         if not quotas:
             return
         q, w = min(quotas, key=lambda quota: quota[0] / quota[1])  # the strictest applies
-        if self.rate != q / w:
-            self.rate = q / w
-            self._reshare(self.share)
+        self.rate = q / w
 
     def _reshare(self, share: float) -> None:
         self.share = share
-        if self.rate is not None:
-            self.limiter = AsyncLimiter(1, 1 / (self.rate * share))

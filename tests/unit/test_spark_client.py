@@ -6,6 +6,7 @@ Time is a fake clock whose `sleep` steps it: nothing here really sleeps.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -148,7 +149,7 @@ def test_the_api_key_goes_out_as_x_api_key_and_only_when_given() -> None:
     assert "X-API-Key" not in up.requests[1].headers
 
 
-def test_the_limiter_is_rated_by_the_policy_and_re_rated_when_it_changes() -> None:
+def test_the_pacer_is_rated_by_the_policy_and_re_rated_when_it_changes() -> None:
     def policy(q: int, w: int) -> dict[str, str]:
         return {POLICY: f'"batch";q={q};w={w}', "RateLimit": f'"batch";r={q - 1};t={w}'}
 
@@ -157,15 +158,12 @@ def test_the_limiter_is_rated_by_the_policy_and_re_rated_when_it_changes() -> No
     )
 
     async def use(client: FeaturesClient) -> None:
-        assert client.pacer.limiter is None  # unpaced until the proxy names a policy
+        assert client.pacer.interval == 0.0  # unpaced until the proxy names a policy
         await client.features(["가"])
-        limiter = client.pacer.limiter
-        assert limiter is not None and limiter.max_rate == 1  # one at a time, no own burst
-        assert limiter.time_period == pytest.approx(10 / 300)
+        assert client.pacer.interval == pytest.approx(10 / 300)  # one at a time, no own burst
         for _ in range(3):  # the third answer names a new policy
             await client.features(["가"])
-        rerated = client.pacer.limiter
-        assert rerated is not None and rerated.time_period == pytest.approx(2 / 5000)
+        assert client.pacer.interval == pytest.approx(2 / 5000)
 
     with_client(up, Clock(), use)
 
@@ -207,8 +205,7 @@ def test_a_429_halves_the_task_share_and_successes_win_it_back() -> None:
         assert client.pacer.share == 1.0
         await client.features(["가"])  # two 429s, then an answer
         assert client.pacer.share == pytest.approx(0.25 + 0.02)
-        assert client.pacer.limiter is not None
-        assert client.pacer.limiter.time_period == pytest.approx(1 / (1000 * 0.27))
+        assert client.pacer.interval == pytest.approx(1 / (1000 * 0.27))
         for _ in range(37):
             await client.features(["가"])
         assert client.pacer.share == 1.0
@@ -267,3 +264,46 @@ def test_concurrency_must_be_positive() -> None:
 
     with pytest.raises(ValueError, match="concurrency"):
         make_features_udf("http://proxy", concurrency=0)
+
+
+def test_the_pacer_keeps_its_spacing_across_share_changes() -> None:
+    from spark_udfs._pacer import Pacer
+
+    clock = Clock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    pacer.observe(httpx.Headers({POLICY: '"batch";q=10;w=1'}))
+    sent: list[float] = []
+
+    async def send_six() -> None:
+        for i in range(6):
+            await pacer.wait()
+            sent.append(clock.now)
+            if i == 1:
+                pacer.throttled()  # share 1/2: the next gap doubles, no request goes at once
+            if i == 3:
+                pacer.succeeded()  # share 0.52
+
+    asyncio.run(send_six())
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert gaps == pytest.approx([0.1, 0.2, 0.2, 1 / 5.2, 1 / 5.2])
+
+
+def test_concurrent_senders_of_a_task_queue_one_interval_apart() -> None:
+    from spark_udfs._pacer import Pacer
+
+    clock = Clock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    pacer.observe(httpx.Headers({POLICY: '"batch";q=4;w=1'}))
+    sent: list[float] = []
+
+    async def one() -> None:
+        await pacer.wait()
+        sent.append(clock.now)
+
+    async def many() -> None:
+        await one()
+        pacer.throttled()
+        await asyncio.gather(*(one() for _ in range(4)))
+
+    asyncio.run(many())
+    assert [b - a for a, b in itertools.pairwise(sent)] == pytest.approx([0.5] * 4)
