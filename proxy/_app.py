@@ -22,13 +22,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from contracts.headers import API_KEY, MAX_WAIT
+
 from ._config import ANONYMOUS, ProxyConfig
 from ._errors import LimiterUnavailable, UpstreamError
 from ._forward import Forwarder, open_session
 from ._limiter import Clock, Limiter
 from ._memory import MemoryStore
 from ._metrics import CONTENT_TYPE_LATEST, ProxyMetrics
-from ._problem import (
+from ._problems import (
     problem_response,
     rate_limit_headers,
     refused,
@@ -44,7 +46,6 @@ __all__ = ["LIMIT_KEY", "create_app", "run"]
 
 LIMIT_KEY = f"client:{ANONYMOUS}"
 """The limit key of the flag shorthand's one anonymous client."""
-MAX_WAIT_HEADER = "X-Max-Wait"
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -145,8 +146,6 @@ class _Proxy:
     async def reserved(self, request: web.Request) -> web.Response:
         return problem_response(
             404,
-            "Not Found",
-            "not-found",
             f"No proxy endpoint {request.path}; try /_proxy/healthz, /_proxy/readyz or "
             "/_proxy/metrics.",
         )
@@ -156,13 +155,13 @@ class _Proxy:
     def authenticate(self, request: web.Request) -> ClientState:
         if not self.config.auth:
             return self.clients[ANONYMOUS]
-        key = request.headers.get("X-API-Key")
+        key = request.headers.get(API_KEY)
         if key is None:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             key = token.strip() if scheme.lower() == "bearer" else None
         if not key:
             raise _AuthProblem(
-                401, "No API key: send it as X-API-Key or Authorization: Bearer <key>."
+                401, f"No API key: send it as {API_KEY} or Authorization: Bearer <key>."
             )
         digest = hashlib.sha256(key.encode()).hexdigest()
         client = self._by_digest.get(digest)  # a digest lookup leaks nothing about the key
@@ -178,13 +177,13 @@ class _Proxy:
         if client.config.queue_cap == 0:
             return 0.0
         wait = client.config.max_wait
-        asked = request.headers.get(MAX_WAIT_HEADER)
+        asked = request.headers.get(MAX_WAIT)
         if asked is not None:
             try:
                 wait = min(wait, max(0.0, float(asked)))
             except ValueError:
                 raise web.HTTPBadRequest(
-                    text=f"{MAX_WAIT_HEADER} must be a number of seconds, got {asked!r}"
+                    text=f"{MAX_WAIT} must be a number of seconds, got {asked!r}"
                 ) from None
         return wait
 
@@ -196,9 +195,8 @@ class _Proxy:
             client = self.authenticate(request)
         except _AuthProblem as exc:
             self.metrics.rejected.labels("unknown", "none", "unauthenticated").inc()
-            title = "Unauthorized" if exc.status == 401 else "Forbidden"
             headers = {"WWW-Authenticate": 'Bearer realm="nlpfeat"'} if exc.status == 401 else {}
-            return problem_response(exc.status, title, title.lower(), exc.detail, headers=headers)
+            return problem_response(exc.status, exc.detail, headers=headers)
         labels = (client.name, client.klass)
         max_wait = self.max_wait(request, client)
         body = await request.read()
@@ -290,15 +288,16 @@ async def _problems(request: web.Request, handler: _Handler) -> web.StreamRespon
         return await handler(request)
     except UpstreamError as exc:
         return upstream_problem(exc)
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
         return problem_response(
             413,
-            "Content Too Large",
-            "body-too-large",
-            f"The body is over {exc.max_size} bytes (server.max_body_bytes); split the batch.",
+            f"The body is over {request.client_max_size} bytes (server.max_body_bytes); "
+            "split the batch.",
+            slug="body-too-large",
+            title="Content Too Large",
         )
     except web.HTTPBadRequest as exc:
-        return problem_response(400, "Bad Request", "bad-request", exc.text or "bad request")
+        return problem_response(400, exc.text or "bad request")
 
 
 def create_app(

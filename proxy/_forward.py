@@ -17,9 +17,11 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 from yarl import URL
 
+from contracts.headers import API_KEY, MAX_WAIT, REQUEST_CLASS, UPSTREAM_TOKEN
+
 from ._errors import NoHealthyUpstream, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from ._metrics import ProxyMetrics
-from ._upstreams import TOKEN_HEADER, Upstream, UpstreamPool
+from ._upstreams import Upstream, UpstreamPool
 
 __all__ = ["HOP_BY_HOP", "Forwarder", "open_session"]
 
@@ -37,13 +39,11 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-CLASS_HEADER = "X-Request-Class"
-"""Set from the client's class (interactive | batch): the API serves interactive requests
-between the docs of batches in progress. A client's own value is dropped."""
 _CLIENT_ONLY = frozenset(
-    {"authorization", "x-api-key", "x-max-wait", TOKEN_HEADER.lower(), CLASS_HEADER.lower()}
+    h.lower() for h in ("Authorization", API_KEY, MAX_WAIT, UPSTREAM_TOKEN, REQUEST_CLASS)
 )
-"""The client's credentials and the proxy's own request headers: never sent upstream."""
+"""The client's credentials and the proxy's own request headers: never sent upstream (the
+request class is set from the client's configured class, never taken from the client)."""
 _NOT_FORWARDED = HOP_BY_HOP | _CLIENT_ONLY | {"host", "expect"}
 _FAILING_STATUSES = frozenset({502, 503, 504})
 _BUFFER_UP_TO = 1 << 20
@@ -90,8 +90,8 @@ class _Failed(Exception):
 class Forwarder:
     """Relays one request to an upstream of ``pool`` and streams the answer back.
 
-    ``token`` is sent as ``X-Upstream-Token``; whatever the client sent under that name, and
-    its own credentials (``X-API-Key``, ``Authorization``), are dropped.
+    ``token`` is sent as the upstream token header; whatever the client sent under that name,
+    and its own credentials (API key, ``Authorization``), are dropped.
     """
 
     def __init__(
@@ -122,7 +122,7 @@ class Forwarder:
         headers.setdefault("X-Forwarded-Host", request.host)
         headers.setdefault("X-Forwarded-Proto", request.scheme)
         if self._token:
-            headers[TOKEN_HEADER] = self._token
+            headers[UPSTREAM_TOKEN] = self._token
         return headers
 
     async def forward(
@@ -140,8 +140,8 @@ class Forwarder:
         before the upstream answered; a failure while streaming the body aborts the connection.
         """
         headers = self.request_headers(request)
-        if request_class:
-            headers[CLASS_HEADER] = request_class
+        if request_class:  # the API serves interactive requests between a batch's docs
+            headers[REQUEST_CLASS] = str(request_class)
         data = body if body or request.body_exists else None
         tried: list[Upstream] = []
         failures: list[_Failed] = []

@@ -1,4 +1,5 @@
-"""RFC 9457 problem+json responses and the IETF RateLimit headers."""
+"""RFC 9457 problem+json responses (bodies from `contracts.problem_body`) and the IETF
+RateLimit headers."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import Any
 
 from aiohttp import web
 
+from contracts import PROBLEM_CONTENT_TYPE, problem_body
+from contracts.headers import RATELIMIT, RATELIMIT_POLICY, RETRY_AFTER
+
 from ._errors import UpstreamError
 from ._gcra import Decision, GCRAPolicy
 
 __all__ = [
-    "PROBLEM_CONTENT_TYPE",
     "problem_response",
     "quota",
     "rate_limit_headers",
@@ -24,27 +27,19 @@ __all__ = [
     "upstream_problem",
 ]
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-_TYPE_BASE = "urn:nlpfeat:problem:"
-
 
 def problem_response(
     status: int,
-    title: str,
-    problem: str,
     detail: str,
     *,
+    slug: str | None = None,
+    title: str | None = None,
     headers: Mapping[str, str] | None = None,
     **extensions: Any,
 ) -> web.Response:
-    """A problem+json response: ``type`` is ``urn:nlpfeat:problem:<problem>``."""
-    body = {
-        "type": _TYPE_BASE + problem,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        **extensions,
-    }
+    """A problem+json response; ``slug`` and ``title`` default from the status (404
+    ``not-found``, "Not Found"), as `contracts.problem_body` does."""
+    body = problem_body(status, detail, slug=slug, title=title, **extensions)
     return web.Response(
         status=status,
         body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
@@ -75,8 +70,8 @@ def rate_limit_headers(policy: GCRAPolicy, decision: Decision, name: str) -> dic
     else:
         t = max(decision.retry_after, decision.reset - policy.window + 1 / policy.rate)
     return {
-        "RateLimit-Policy": f'"{name}";q={q};w={w};burst={policy.burst}',
-        "RateLimit": f'"{name}";r={decision.remaining};t={math.ceil(max(0.0, t) - 1e-9)}',
+        RATELIMIT_POLICY: f'"{name}";q={q};w={w};burst={policy.burst}',
+        RATELIMIT: f'"{name}";r={decision.remaining};t={math.ceil(max(0.0, t) - 1e-9)}',
     }
 
 
@@ -89,20 +84,18 @@ def retry_after_seconds(wait: float) -> int:
 
 def refused(
     status: int,
-    problem: str,
+    slug: str,
     detail: str,
     wait: float,
     headers: Mapping[str, str],
 ) -> web.Response:
     """429 (or 503) answered by the proxy itself, with ``Retry-After`` and the exact wait."""
     retry_after = retry_after_seconds(wait)
-    title = "Too Many Requests" if status == 429 else "Service Unavailable"
     return problem_response(
         status,
-        title,
-        problem,
         detail,
-        headers={**headers, "Retry-After": str(retry_after)},
+        slug=slug,
+        headers={**headers, RETRY_AFTER: str(retry_after)},
         retry_after=retry_after,
         predicted_wait_ms=round(wait * 1000),
     )
@@ -122,7 +115,12 @@ def too_many_requests(decision: Decision, headers: Mapping[str, str]) -> web.Res
 def upstream_problem(exc: UpstreamError) -> web.Response:
     """502, 503 or 504 for a failed forward, naming the upstream."""
     retry_after = exc.retry_after
-    headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after else None
+    headers = {RETRY_AFTER: str(max(1, math.ceil(retry_after)))} if retry_after else None
     return problem_response(
-        exc.status, exc.title, exc.problem, exc.detail, headers=headers, upstream=exc.upstream
+        exc.status,
+        exc.detail,
+        slug=exc.problem,
+        title=exc.title,
+        headers=headers,
+        upstream=exc.upstream,
     )

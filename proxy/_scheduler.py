@@ -26,9 +26,8 @@ import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Literal
 
-from ._config import CapacityConfig, ClientConfig
+from ._config import CapacityConfig, ClientConfig, RequestClass
 from ._errors import ProxyError
 from ._gcra import GCRAPolicy
 from ._limiter import Clock
@@ -36,7 +35,7 @@ from ._metrics import ProxyMetrics
 
 __all__ = ["ClientState", "Refused", "Scheduler"]
 
-ClientClass = Literal["interactive", "batch"]
+INTERACTIVE, BATCH = RequestClass.INTERACTIVE, RequestClass.BATCH
 _EWMA = 0.1
 _INITIAL_SERVICE = 0.05
 
@@ -72,7 +71,7 @@ class ClientState:
         return self.config.name
 
     @property
-    def klass(self) -> ClientClass:
+    def klass(self) -> RequestClass:
         return self.config.klass
 
     @property
@@ -97,43 +96,37 @@ class Scheduler:
         self._clock = clock
         self._lend_after = lend_after
         self._last_interactive = -float("inf")
-        self.in_flight: dict[ClientClass, int] = {"interactive": 0, "batch": 0}
-        self._rings: dict[ClientClass, deque[ClientState]] = {
-            "interactive": deque(),
-            "batch": deque(),
-        }
-        self._service: dict[ClientClass, float] = {
-            "interactive": _INITIAL_SERVICE,
-            "batch": _INITIAL_SERVICE,
-        }
+        self.in_flight: dict[RequestClass, int] = dict.fromkeys(RequestClass, 0)
+        self._rings: dict[RequestClass, deque[ClientState]] = {k: deque() for k in RequestClass}
+        self._service: dict[RequestClass, float] = dict.fromkeys(RequestClass, _INITIAL_SERVICE)
 
     # -- what may go ------------------------------------------------------------------------
 
     @property
     def total(self) -> int:
-        return self.in_flight["interactive"] + self.in_flight["batch"]
+        return self.in_flight[INTERACTIVE] + self.in_flight[BATCH]
 
     def reserve_now(self) -> int:
         """Slots batch may not take right now (0 once interactive has been quiet a while)."""
         quiet = self._clock() - self._last_interactive >= self._lend_after
-        if quiet and self.in_flight["interactive"] == 0 and not self._rings["interactive"]:
+        if quiet and self.in_flight[INTERACTIVE] == 0 and not self._rings[INTERACTIVE]:
             return 0
         return self.reserved
 
     def _fits(self, client: ClientState) -> bool:
         if client.in_flight >= client.config.max_in_flight or self.total >= self.capacity:
             return False
-        if client.klass == "interactive":
+        if client.klass == INTERACTIVE:
             return True
-        return self.in_flight["batch"] < self.capacity - self.reserve_now()
+        return self.in_flight[BATCH] < self.capacity - self.reserve_now()
 
     def predict_wait(self, client: ClientState) -> float:
         """Seconds until a request joining ``client``'s queue now would get a slot."""
         service = self._service[client.klass]
-        if client.klass == "interactive":
-            ahead = sum(len(c.queue) for c in self._rings["interactive"])
+        if client.klass == INTERACTIVE:
+            ahead = sum(len(c.queue) for c in self._rings[INTERACTIVE])
             return (ahead + 1) * service / self.capacity
-        active = max(1, len(self._rings["batch"]) + (0 if client.queue else 1))
+        active = max(1, len(self._rings[BATCH]) + (0 if client.queue else 1))
         share = (self.capacity - self.reserve_now()) / active
         share = max(1.0, min(float(client.config.max_in_flight), share))
         return (len(client.queue) + 1) * service / share
@@ -144,7 +137,7 @@ class Scheduler:
         """Return once ``client`` holds a slot (call ``release`` after); raise ``Refused``
         when its queue is full or the slot would come after ``deadline`` (clock seconds).
         A request that has to queue is counted in ``queued`` unless ``counted`` already."""
-        if client.klass == "interactive":
+        if client.klass == INTERACTIVE:
             self._last_interactive = self._clock()
         if self.try_take(client):
             return
@@ -229,10 +222,10 @@ class Scheduler:
 
     def _dispatch(self) -> None:
         """Hand free slots to waiters: interactive clients first, then batch, round-robin."""
-        while self._grant_one("interactive") or self._grant_one("batch"):
+        while self._grant_one(INTERACTIVE) or self._grant_one(BATCH):
             pass
 
-    def _grant_one(self, klass: ClientClass) -> bool:
+    def _grant_one(self, klass: RequestClass) -> bool:
         ring = self._rings[klass]
         for _ in range(len(ring)):
             client = ring[0]

@@ -1,118 +1,115 @@
-"""ProxySettings: the one value object the proxy is configured with."""
+"""ProxySettings: the one-client shorthand of the command line's flags, as a value object."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from typing import Any
 
-from ._errors import SettingsError
+from ._config import (
+    ANONYMOUS,
+    ProxyConfig,
+    RedisConfig,
+    ServerConfig,
+    UpstreamConfig,
+    validate_config,
+)
 from ._gcra import GCRAPolicy
 
-if TYPE_CHECKING:
-    from ._config import ProxyConfig
-
 __all__ = ["ProxySettings"]
+
+_UPSTREAM = UpstreamConfig.model_fields
+_SERVER = ServerConfig.model_fields
+_NAMES: tuple[tuple[tuple[str | int, ...], str], ...] = (
+    (("server", "host"), "host"),
+    (("server", "port"), "port"),
+    (("server", "dry_run"), "dry_run"),
+    (("redis", "url"), "redis_url"),
+    (("redis", "timeout_ms"), "redis_timeout"),
+    (("redis", "key_prefix"), "key_prefix"),
+    (("capacity",), "pool_size"),
+    (("upstream", "urls"), "upstream"),
+    (("upstream", "timeout"), "upstream_timeout"),
+    (("upstream", "pool_size"), "pool_size"),
+    (("clients", 0, "rate"), "rate"),
+    (("clients", 0, "burst"), "burst"),
+    (("clients", 0, "max_in_flight"), "pool_size"),
+    (("clients", 0, "queue_cap"), "pool_size"),
+    (("clients", 0), "rate, burst"),
+)
+"""Where each setting lands in the ``ProxyConfig``, to report errors by the setting's name."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProxySettings:
-    """Settings for one proxy process; validated at construction.
+    """One keyless client in front of one upstream: the flags of ``nlpfeat proxy``.
 
     ``rate`` is the sustained limit in requests per second and ``burst`` the number of
     requests a fresh (idle) client may send at once. ``redis_url`` switches the limiter from
     in-process to a Redis-backed one shared by all replicas; ``redis_timeout`` bounds every
     Redis call (seconds) before the proxy falls back to its in-process limiter.
+
+    Construction validates through ``ProxyConfig`` (``to_config`` is what it built), so a bad
+    value is a ``SettingsError`` worded as for a ``proxy.toml``, naming the setting.
     """
 
-    upstream: str
-    rate: float
-    burst: int
+    upstream: str = "http://127.0.0.1:8001"
+    rate: float = 100.0
+    burst: int = 20
     redis_url: str | None = None
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = _SERVER["host"].default
+    port: int = _SERVER["port"].default
+    dry_run: bool = False
     redis_timeout: float = 0.05
-    key_prefix: str = "nlpfeat"
-    upstream_timeout: float = 30.0
-    pool_size: int = 100
+    key_prefix: str = RedisConfig.model_fields["key_prefix"].default
+    upstream_timeout: float = _UPSTREAM["timeout"].default
+    pool_size: int = _UPSTREAM["pool_size"].default
+    _config: ProxyConfig = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _check_url("upstream", self.upstream, ("http", "https"))
-        if self.redis_url is not None:
-            _check_url("redis_url", self.redis_url, ("redis", "rediss", "unix"))
-        _check_positive("rate", self.rate)
-        if isinstance(self.burst, bool) or not isinstance(self.burst, int) or self.burst < 1:
-            raise SettingsError(f"burst must be an integer >= 1, got {self.burst!r}")
-        _check_positive("redis_timeout", self.redis_timeout)
-        _check_positive("upstream_timeout", self.upstream_timeout)
-        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
-            raise SettingsError(f"port must be an integer in 0..65535, got {self.port!r}")
-        if not isinstance(self.pool_size, int) or self.pool_size < 1:
-            raise SettingsError(f"pool_size must be an integer >= 1, got {self.pool_size!r}")
-        if not self.key_prefix or any(c in self.key_prefix for c in "{} "):
-            raise SettingsError(
-                f"key_prefix must be non-empty without braces or spaces, got {self.key_prefix!r}"
-            )
-        GCRAPolicy(self.rate, self.burst)
+        object.__setattr__(
+            self, "_config", validate_config(self._raw(), "proxy settings", names=_NAMES)
+        )
 
     @property
     def policy(self) -> GCRAPolicy:
         """The GCRA policy (rate, burst) these settings describe."""
-        return GCRAPolicy(self.rate, self.burst)
+        return self._config.clients[0].policy
 
     def to_config(self) -> ProxyConfig:
         """The same proxy as a ``ProxyConfig``: one keyless client, 429 at once over the rate,
         ``pool_size`` requests in flight."""
-        from ._config import (
-            ANONYMOUS,
-            CapacityConfig,
-            ClientConfig,
-            ProxyConfig,
-            RedisConfig,
-            ServerConfig,
-            UpstreamConfig,
-        )
+        return self._config
 
-        return ProxyConfig(
-            server=ServerConfig(host=self.host, port=self.port),
-            redis=RedisConfig(
-                url=self.redis_url, timeout_ms=self.redis_timeout * 1000, key_prefix=self.key_prefix
-            ),
-            capacity=CapacityConfig(max_in_flight=self.pool_size, interactive_reserved=0),
-            upstream=UpstreamConfig(
-                urls=[self.upstream], timeout=self.upstream_timeout, pool_size=self.pool_size
-            ),
-            clients=[
-                ClientConfig(
-                    name=ANONYMOUS,
-                    rate=self.rate,
-                    burst=self.burst,
-                    max_in_flight=self.pool_size,
-                    queue_cap=self.pool_size,
-                    max_wait=0.0,
-                )
+    def _raw(self) -> dict[str, Any]:
+        return {
+            "server": {"host": self.host, "port": self.port, "dry_run": self.dry_run},
+            "redis": {
+                "url": self.redis_url,
+                "timeout_ms": _millis(self.redis_timeout),
+                "key_prefix": self.key_prefix,
+            },
+            "capacity": {"max_in_flight": self.pool_size, "interactive_reserved": 0},
+            "upstream": {
+                "urls": [self.upstream],
+                "timeout": self.upstream_timeout,
+                "pool_size": self.pool_size,
+            },
+            "clients": [
+                {
+                    "name": ANONYMOUS,
+                    "rate": self.rate,
+                    "burst": self.burst,
+                    "max_in_flight": self.pool_size,
+                    "queue_cap": self.pool_size,
+                    "max_wait": 0.0,
+                }
             ],
-            auth=False,
-        )
+            "auth": False,
+        }
 
 
-def _check_positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SettingsError(f"{name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise SettingsError(f"{name} must be a finite number > 0, got {value!r}")
-
-
-def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in schemes or not (parts.netloc or parts.path):
-        allowed = ", ".join(f"{s}://" for s in schemes)
-        raise SettingsError(
-            f"{name} must be a URL starting with {allowed} "
-            f"(e.g. http://127.0.0.1:8001), got {value!r}"
-        )
-    if schemes[0] == "http" and (not parts.hostname or parts.query or parts.fragment):
-        raise SettingsError(
-            f"{name} must be a base URL with a host and no query or fragment, got {value!r}"
-        )
+def _millis(seconds: Any) -> Any:
+    """Seconds to milliseconds; anything else is left for validation to refuse."""
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        return seconds * 1000
+    return seconds

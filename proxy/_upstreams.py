@@ -28,13 +28,14 @@ from typing import Any
 
 import aiohttp
 
+from contracts.headers import UPSTREAM_TOKEN
+
 from ._config import UpstreamConfig
 from ._errors import NoHealthyUpstream
 from ._metrics import ProxyMetrics
 
-__all__ = ["TOKEN_HEADER", "Upstream", "UpstreamPool"]
+__all__ = ["Upstream", "UpstreamPool"]
 
-TOKEN_HEADER = "X-Upstream-Token"
 _SLOW = "timeout"
 """The failure kind a passing readiness check does not disprove."""
 
@@ -171,7 +172,7 @@ class UpstreamPool:
 
     async def _check(self, session: aiohttp.ClientSession, up: Upstream) -> None:
         limit = min(1.0, self._config.check_interval)
-        headers = {TOKEN_HEADER: self._token} if self._token else None
+        headers = {UPSTREAM_TOKEN: self._token} if self._token else None
         try:
             async with session.get(
                 up.url + self._config.check_path,

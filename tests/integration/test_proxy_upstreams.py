@@ -23,7 +23,7 @@ from proxy._config import UpstreamConfig
 from proxy._errors import UpstreamError
 from proxy._forward import Forwarder, open_session
 from proxy._metrics import ProxyMetrics
-from proxy._problem import upstream_problem
+from proxy._problems import upstream_problem
 from proxy._upstreams import UpstreamPool
 
 if TYPE_CHECKING:

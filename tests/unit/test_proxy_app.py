@@ -11,10 +11,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from multidict import CIMultiDict
 
+from contracts import PROBLEM_CONTENT_TYPE, problem_type
 from proxy import Decision, GCRAPolicy, ProxySettings, create_app
+from proxy._config import ServerConfig
 from proxy._forward import Forwarder
 from proxy._metrics import ProxyMetrics
-from proxy._problem import rate_limit_headers, retry_after_seconds
+from proxy._problems import rate_limit_headers, retry_after_seconds
 from proxy._upstreams import UpstreamPool
 
 SETTINGS = ProxySettings(upstream="http://127.0.0.1:9/base/", rate=10, burst=5)
@@ -163,3 +165,19 @@ def test_forwarded_headers_drop_hop_by_hop_and_host() -> None:
     assert out["X-Forwarded-Host"] == "proxy.local"
     target = forwarder.target(request, pool.pick())
     assert str(target) == "http://127.0.0.1:9/base/v1/pos?q=%ED%95%9C"
+
+
+def test_a_body_over_max_body_bytes_is_a_413_problem_naming_the_limit() -> None:
+    config = SETTINGS.to_config()
+    small = config.model_copy(update={"server": ServerConfig(max_body_bytes=1024)})
+
+    async def body(client: TestClient) -> None:
+        resp = await client.post("/v1/features", data=b"x" * 4096)
+        assert resp.status == 413
+        assert resp.headers["Content-Type"] == PROBLEM_CONTENT_TYPE
+        problem = await resp.json(content_type=PROBLEM_CONTENT_TYPE)
+        assert problem["type"] == problem_type("body-too-large")
+        assert problem["title"] == "Content Too Large"
+        assert "over 1024 bytes" in problem["detail"]
+
+    with_client(create_app(small, limiter=FakeLimiter()), body)

@@ -104,3 +104,30 @@ def test_the_flag_shorthand_is_one_keyless_client() -> None:
     assert config.auth is False
     (only,) = config.clients
     assert (only.name, only.rate, only.burst, only.max_wait) == ("anonymous", 5, 2, 0.0)
+
+
+def test_secrets_are_read_once_when_the_config_loads(tmp_path: Path) -> None:
+    client = 'name = "job"\nkey_env = "JOB_KEY"\nrate = 1\nburst = 1\n'
+    path = write(tmp_path, minimal(client, extra='token_env = "TOKEN"\n'))
+    environ = {"JOB_KEY": "job-key-0123456789", "TOKEN": "upstream-secret"}
+    config = load_config(path, environ=environ)
+    environ.clear()  # later changes to the environment change nothing
+    assert config.upstream.resolved_token == "upstream-secret"
+    assert config.clients[0].key_digest() == hashlib.sha256(b"job-key-0123456789").hexdigest()
+
+
+def test_secrets_stay_out_of_repr(tmp_path: Path) -> None:
+    text = minimal(CLIENT.format(name="a", key="k" * 16), extra='token = "upstream-secret"\n')
+    config = load_config(write(tmp_path, text))
+    assert "upstream-secret" not in repr(config) and "k" * 16 not in repr(config)
+
+
+def test_server_overrides_are_validated_with_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, minimal(CLIENT.format(name="a", key="x" * 16)))
+    assert load_config(path, server={"port": 9000}).server.port == 9000
+    with pytest.raises(SettingsError) as exc:
+        load_config(path, server={"port": 70000})
+    assert str(exc.value).splitlines() == [
+        f"{path}: invalid proxy configuration",
+        "  server.port: Input should be less than or equal to 65535",
+    ]
