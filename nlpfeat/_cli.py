@@ -12,6 +12,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from contracts.headers import API_KEY, UPSTREAM_TOKEN
+from nlpfeat._settings import (
+    API_KEY_ENV,
+    PROXY_URL,
+    UPSTREAM_TOKEN_ENV,
+    api_settings,
+    given,
+    proxy_config,
+)
+
 __all__ = ["app"]
 
 app = typer.Typer(
@@ -29,59 +39,56 @@ def _fail(exc: Exception) -> None:
 
 @app.command()
 def api(
-    host: str = "127.0.0.1",
-    port: int = 8001,
-    workers: Annotated[int, typer.Option(help="worker processes (one JVM each)")] = 1,
-    analyzers: Annotated[
-        str, typer.Option(help="comma-separated backends")
-    ] = "hannanum,kiwi,kkma,komoran,mecab,okt",
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes (one JVM each)")] = None,
+    analyzers: Annotated[str | None, typer.Option(help="comma-separated backends")] = None,
     isolate: Annotated[
-        str, typer.Option(help="backends run in a killable child process (doc timeout)")
-    ] = "kkma,hannanum",
-    doc_timeout: Annotated[float, typer.Option(help="seconds per doc, isolated backends")] = 10.0,
-    max_docs: Annotated[int, typer.Option(help="most docs per request (else 413)")] = 1000,
-    max_doc_chars: Annotated[int, typer.Option(help="most chars per doc (else 413)")] = 10_000,
-    max_body_bytes: Annotated[int, typer.Option(help="largest body (else 413)")] = 8 * 2**20,
-    jvm_heap: Annotated[str, typer.Option(help="JVM -Xmx for konlpy analyzers")] = "1g",
+        str | None, typer.Option(help="backends run in a killable child process (doc timeout)")
+    ] = None,
+    doc_timeout: Annotated[
+        float | None, typer.Option(help="seconds per doc, isolated backends")
+    ] = None,
+    max_docs: Annotated[int | None, typer.Option(help="most docs per request (else 413)")] = None,
+    max_doc_chars: Annotated[int | None, typer.Option(help="most chars per doc (else 413)")] = None,
+    max_body_bytes: Annotated[int | None, typer.Option(help="largest body (else 413)")] = None,
+    jvm_heap: Annotated[str | None, typer.Option(help="JVM -Xmx for konlpy analyzers")] = None,
     dict_dir: Annotated[
-        Path, typer.Option(help="user dictionaries; share it between API instances")
-    ] = Path(".nlpfeat/dictionaries"),
+        Path | None, typer.Option(help="user dictionaries; share it between API instances")
+    ] = None,
     upstream_token: Annotated[
         str | None,
         typer.Option(
-            envvar="NLPFEAT_UPSTREAM_TOKEN",
+            envvar=UPSTREAM_TOKEN_ENV,
             show_default=False,
-            help="require this X-Upstream-Token on every request but /healthz, /readyz, "
+            help=f"require this {UPSTREAM_TOKEN} on every request but /healthz, /readyz, "
             "/metrics (the proxy sends it); else 401",
         ),
     ] = None,
 ) -> None:
     """Serve the NLP API (FastAPI on uvicorn): /v1/analyze, /v1/features, /v1/analyzers,
-    /v1/dictionaries, /healthz, /readyz, /metrics, /docs."""
+    /v1/dictionaries, /healthz, /readyz, /metrics, /docs.
+
+    Options not given come from NLPFEAT_API_<OPTION> variables, else ApiSettings' defaults."""
     from pydantic import ValidationError
 
-    from nlp_api import ApiSettings, run
+    from nlp_api import run
     from nlp_api._errors import NlpApiError
 
-    def names(csv: str) -> tuple[str, ...]:
-        return tuple(a.strip() for a in csv.split(",") if a.strip())
-
-    # unset, the field keeps pydantic-settings' own env var (NLPFEAT_API_UPSTREAM_TOKEN)
-    token = {} if upstream_token is None else {"upstream_token": upstream_token}
     try:
-        settings = ApiSettings(
+        settings = api_settings(
             host=host,
             port=port,
             workers=workers,
-            analyzers=names(analyzers),
-            isolate=names(isolate),
+            analyzers=analyzers,
+            isolate=isolate,
             doc_timeout=doc_timeout,
             max_docs=max_docs,
             max_doc_chars=max_doc_chars,
             max_body_bytes=max_body_bytes,
             jvm_heap=jvm_heap,
             dict_dir=dict_dir,
-            **token,
+            upstream_token=upstream_token,
         )
         run(settings)
     except (ValidationError, NlpApiError) as exc:
@@ -98,37 +105,37 @@ def proxy(
             "without it the flags below describe one keyless client",
         ),
     ] = None,
-    upstream: Annotated[str, typer.Option(help="NLP API base URL")] = "http://127.0.0.1:8001",
-    rate: Annotated[float, typer.Option(help="requests per second (GCRA rate)")] = 100.0,
-    burst: Annotated[int, typer.Option(help="requests allowed at once (GCRA burst)")] = 20,
+    upstream: Annotated[str | None, typer.Option(help="NLP API base URL")] = None,
+    rate: Annotated[float | None, typer.Option(help="requests per second (GCRA rate)")] = None,
+    burst: Annotated[int | None, typer.Option(help="requests allowed at once (GCRA burst)")] = None,
     redis_url: Annotated[
         str | None, typer.Option(help="share limits through Redis; in-process limiter if unset")
     ] = None,
-    host: Annotated[str | None, typer.Option(help="listen address (default 127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="listen port (default 8000)")] = None,
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port")] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="count what would be limited, forward everything")
     ] = False,
 ) -> None:
-    """Serve the throttling proxy in front of the NLP API."""
+    """Serve the throttling proxy in front of the NLP API.
+
+    Options not given keep the proxy.toml's values, or else take ProxySettings' defaults.
+
+    With --config only --host, --port and --dry-run apply; the rest belongs in the file."""
     import proxy as proxy_pkg
 
     try:
-        if config is not None:
-            cfg = proxy_pkg.load_config(config)
-        else:
-            cfg = proxy_pkg.ProxySettings(
-                upstream=upstream, rate=rate, burst=burst, redis_url=redis_url
-            ).to_config()
-        server = cfg.server.model_copy(
-            update={
-                k: v
-                for k, v in {"host": host, "port": port, "dry_run": dry_run or None}.items()
-                if v is not None
-            }
+        cfg = proxy_config(
+            config,
+            upstream=upstream,
+            rate=rate,
+            burst=burst,
+            redis_url=redis_url,
+            host=host,
+            port=port,
+            dry_run=dry_run or None,
         )
-        cfg = cfg.model_copy(update={"server": server})
-    except ValueError as exc:
+    except proxy_pkg.SettingsError as exc:
         _fail(exc)
     proxy_pkg.run(cfg)
 
@@ -137,38 +144,46 @@ def proxy(
 def featurize(
     input: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="reviews TSV")],
     output: Annotated[Path, typer.Option(help="parquet directory to write")],
-    proxy: Annotated[str, typer.Option(help="proxy base URL")] = "http://127.0.0.1:8000",
-    analyzer: str = "mecab",
-    num_features: int = 2**20,
-    batch_size: int = 64,
-    master: Annotated[str, typer.Option(help="Spark master")] = "local[2]",
+    proxy: Annotated[str, typer.Option(help="proxy base URL")] = PROXY_URL,
+    analyzer: Annotated[str | None, typer.Option(help="analyzer of the NLP API")] = None,
+    num_features: Annotated[int | None, typer.Option(help="hashed feature columns")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="docs per request")] = None,
+    master: Annotated[str | None, typer.Option(help="Spark master (default local mode)")] = None,
     partitions: Annotated[int | None, typer.Option(help="repartition input first")] = None,
     api_key: Annotated[
         str | None,
         typer.Option(
-            envvar="NLPFEAT_API_KEY", show_default=False, help="sent as X-API-Key to the proxy"
+            envvar=API_KEY_ENV, show_default=False, help=f"sent as {API_KEY} to the proxy"
         ),
     ] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="requests in flight per Spark task")] = 2,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="requests in flight per Spark task")
+    ] = None,
 ) -> None:
     """Spark job: features for every review through the proxy, written as parquet.
 
-    Each task paces itself by the proxy's RateLimit headers and honours Retry-After."""
+    Each task paces itself by the proxy's RateLimit headers and honours Retry-After.
+
+    Options not given take FeaturizeOptions' defaults (spark_udfs)."""
     from spark_udfs import FeaturizeOptions, SparkUdfError
     from spark_udfs import featurize as run_featurize
 
     opts = FeaturizeOptions(
         proxy_url=proxy,
-        analyzer=analyzer,
-        num_features=num_features,
-        batch_size=batch_size,
-        master=master,
-        partitions=partitions,
-        api_key=api_key,
-        concurrency=concurrency,
+        **given(
+            {
+                "analyzer": analyzer,
+                "num_features": num_features,
+                "batch_size": batch_size,
+                "master": master,
+                "partitions": partitions,
+                "api_key": api_key,
+                "concurrency": concurrency,
+            }
+        ),
     )
     try:
-        with err.status(f"featurizing {input} with Spark ({master}) through {proxy}"):
+        with err.status(f"featurizing {input} with Spark ({opts.master}) through {proxy}"):
             spec = run_featurize(input, output, opts)
     except SparkUdfError as exc:
         _fail(exc)
@@ -202,30 +217,27 @@ def train(
 @app.command()
 def serve(
     models: Annotated[Path, typer.Option(help="models directory")] = Path("models"),
-    proxy: Annotated[str, typer.Option(help="proxy base URL for features")] = (
-        "http://127.0.0.1:8000"
-    ),
+    proxy: Annotated[str, typer.Option(help="proxy base URL for features")] = PROXY_URL,
     name: Annotated[str | None, typer.Option(help="model name (default: the only one)")] = None,
-    host: str = "127.0.0.1",
-    port: int = 8002,
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port")] = None,
     api_key: Annotated[
         str | None,
         typer.Option(
-            envvar="NLPFEAT_API_KEY", show_default=False, help="sent as X-API-Key to the proxy"
+            envvar=API_KEY_ENV, show_default=False, help=f"sent as {API_KEY} to the proxy"
         ),
     ] = None,
 ) -> None:
-    """Serve the latest model with onnxruntime: /v1/predict and KServe v2 /v2/models/..."""
+    """Serve the latest model with onnxruntime: /v1/predict and KServe v2 /v2/models/...
+
+    Options not given take ServingSettings' defaults (serving)."""
     import serving
 
     try:
         settings = serving.ServingSettings(
             models_dir=models,
             proxy_url=proxy,
-            model_name=name,
-            host=host,
-            port=port,
-            api_key=api_key,
+            **given({"model_name": name, "host": host, "port": port, "api_key": api_key}),
         )
     except ValueError as exc:
         _fail(exc)

@@ -9,12 +9,14 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
 from nlpfeat._services import ServiceFailed, free_port, redis_reachable, service
+from nlpfeat._settings import API_KEY_ENV, UPSTREAM_TOKEN_ENV
 
 __all__ = ["DEMO_SENTENCES", "DemoFailed", "run_demo"]
 
@@ -43,6 +45,8 @@ def _stage(console: Console, args: list[str], env: dict[str, str]) -> None:
         raise DemoFailed(f"`nlpfeat {' '.join(args)}` failed with exit code {done.returncode}")
 
 
+_SPARK_KEY_ENV = "NLPFEAT_DEMO_SPARK_KEY"
+_SERVING_KEY_ENV = "NLPFEAT_DEMO_SERVING_KEY"
 _PROXY_TOML = """\
 # written by `nlpfeat demo`; keys and the upstream token come from the environment
 [redis]
@@ -53,11 +57,11 @@ interactive_reserved = 0.25
 
 [upstream]
 urls = ["{api_url}"]
-token_env = "NLPFEAT_UPSTREAM_TOKEN"
+token_env = "{token_env}"
 
 [[clients]]
 name = "demo-spark"
-key_env = "NLPFEAT_DEMO_SPARK_KEY"
+key_env = "{spark_key_env}"
 class = "batch"
 rate = 200
 burst = 50
@@ -67,7 +71,7 @@ max_wait = 30
 
 [[clients]]
 name = "demo-serving"
-key_env = "NLPFEAT_DEMO_SERVING_KEY"
+key_env = "{serving_key_env}"
 class = "interactive"
 rate = 100
 burst = 50
@@ -79,7 +83,7 @@ max_wait = 1
 
 def run_demo(
     sample: Path, workdir: Path, *, analyzer: str, redis_url: str, console: Console
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Run the whole path; returns the predictions for `DEMO_SENTENCES`."""
     if not sample.exists():
         raise DemoFailed(f"{sample} not found: run from the repository root or pass --sample")
@@ -90,14 +94,19 @@ def run_demo(
     api_url, proxy_url = (f"http://127.0.0.1:{ports[n]}" for n in ("api", "proxy"))
     shared = redis_reachable(redis_url)
     secret = {  # fresh for every run; handed to the processes through the environment
-        "NLPFEAT_UPSTREAM_TOKEN": secrets.token_urlsafe(24),
-        "NLPFEAT_DEMO_SPARK_KEY": secrets.token_urlsafe(24),
-        "NLPFEAT_DEMO_SERVING_KEY": secrets.token_urlsafe(24),
+        name: secrets.token_urlsafe(24)
+        for name in (UPSTREAM_TOKEN_ENV, _SPARK_KEY_ENV, _SERVING_KEY_ENV)
     }
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "proxy.toml"
     config.write_text(
-        _PROXY_TOML.format(redis=f'url = "{redis_url}"' if shared else "", api_url=api_url),
+        _PROXY_TOML.format(
+            redis=f'url = "{redis_url}"' if shared else "",
+            api_url=api_url,
+            token_env=UPSTREAM_TOKEN_ENV,
+            spark_key_env=_SPARK_KEY_ENV,
+            serving_key_env=_SERVING_KEY_ENV,
+        ),
         encoding="utf-8",
     )
     console.print(
@@ -122,7 +131,7 @@ def run_demo(
                         ],
                         f"{api_url}/readyz",
                         log_dir=logs,
-                        env={"NLPFEAT_UPSTREAM_TOKEN": secret["NLPFEAT_UPSTREAM_TOKEN"]},
+                        env={UPSTREAM_TOKEN_ENV: secret[UPSTREAM_TOKEN_ENV]},
                     )
                 )
                 stack.enter_context(
@@ -148,7 +157,7 @@ def run_demo(
                     "--analyzer",
                     analyzer,
                 ],
-                {"NLPFEAT_API_KEY": secret["NLPFEAT_DEMO_SPARK_KEY"]},
+                {API_KEY_ENV: secret[_SPARK_KEY_ENV]},
             )
             _stage(console, ["train", "--features", str(features), "--models", str(models)], {})
             serve_url = f"http://127.0.0.1:{ports['serve']}"
@@ -167,7 +176,7 @@ def run_demo(
                         ],
                         f"{serve_url}/v2/health/ready",
                         log_dir=logs,
-                        env={"NLPFEAT_API_KEY": secret["NLPFEAT_DEMO_SERVING_KEY"]},
+                        env={API_KEY_ENV: secret[_SERVING_KEY_ENV]},
                     )
                 )
             return _predict(console, serve_url)
@@ -177,7 +186,7 @@ def run_demo(
         console.print("stopped every process the demo started")
 
 
-def _predict(console: Console, serve_url: str) -> list[dict]:
+def _predict(console: Console, serve_url: str) -> list[dict[str, Any]]:
     resp = httpx.post(f"{serve_url}/v1/predict", json={"texts": DEMO_SENTENCES}, timeout=30)
     if resp.status_code != 200:
         raise DemoFailed(f"/v1/predict answered {resp.status_code}: {resp.text}")
@@ -193,4 +202,5 @@ def _predict(console: Console, serve_url: str) -> list[dict]:
             label = "positive" if p["label"] == 1 else "negative"
             table.add_row(text, label, f"{p['probability']:.3f}")
     console.print(table)
-    return body["predictions"]
+    predictions: list[dict[str, Any]] = body["predictions"]
+    return predictions

@@ -31,7 +31,7 @@ def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
         return preferred
     with socket.socket() as s:
         s.bind((host, 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def redis_reachable(url: str, timeout: float = 0.5) -> bool:
@@ -57,7 +57,7 @@ def service(
     env: dict[str, str] | None = None,
     launcher: Sequence[str] = (),
     stop_grace: float = 10.0,
-) -> Iterator[subprocess.Popen]:
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run `nlpfeat <args>` until the block exits; yields once GET `ready_url` answers 200.
     `launcher` goes before the interpreter (e.g. a valgrind command line, which keeps the
     pid); on exit the process gets SIGTERM and `stop_grace` seconds before SIGKILL."""
@@ -79,7 +79,7 @@ def service(
 
 
 def _wait_ready(
-    name: str, proc: subprocess.Popen, url: str, log_path: Path, timeout: float
+    name: str, proc: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -92,7 +92,7 @@ def _wait_ready(
     raise ServiceFailed(f"{name} not ready at {url} after {timeout:.0f}s:\n{_tail(log_path)}")
 
 
-def _stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
+def _stop(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):

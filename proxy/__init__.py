@@ -8,7 +8,7 @@ shorthand of the CLI flags; ``create_app`` builds the aiohttp application for em
 
 from ._app import create_app, run
 from ._config import ProxyConfig, load_config
-from ._errors import LimiterStoreError, ProxyError
+from ._errors import LimiterStoreError, ProxyError, SettingsError
 from ._gcra import Decision, GCRAPolicy
 from ._limiter import Limiter
 from ._memory import MemoryStore
@@ -27,6 +27,7 @@ __all__ = [
     "ProxyMetrics",
     "ProxySettings",
     "RedisStore",
+    "SettingsError",
     "create_app",
     "load_config",
     "run",

@@ -20,6 +20,7 @@ EXPECTED = [
     "ProxyMetrics",
     "ProxySettings",
     "RedisStore",
+    "SettingsError",
     "create_app",
     "load_config",
     "run",
