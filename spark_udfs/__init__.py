@@ -4,7 +4,15 @@ Speaks HTTP only (through the proxy): a Spark cluster needs neither konlpy nor a
 """
 
 from spark_udfs._client import FeaturesClient, RetryPolicy
-from spark_udfs._errors import ApiBusy, ApiRejected, ApiUnreachable, JavaMissing, SparkUdfError
+from spark_udfs._errors import (
+    ApiBusy,
+    ApiIncompatible,
+    ApiRejected,
+    ApiUnreachable,
+    InvalidOptions,
+    JavaMissing,
+    SparkUdfError,
+)
 from spark_udfs._featurize import (
     FeaturizeOptions,
     featurize,
@@ -17,10 +25,12 @@ from spark_udfs._udf import FEATURES_SCHEMA, features_frame, make_features_udf
 __all__ = [
     "FEATURES_SCHEMA",
     "ApiBusy",
+    "ApiIncompatible",
     "ApiRejected",
     "ApiUnreachable",
     "FeaturesClient",
     "FeaturizeOptions",
+    "InvalidOptions",
     "JavaMissing",
     "RetryPolicy",
     "SparkUdfError",

@@ -4,7 +4,8 @@ Retried: 429 and 503 (waiting `Retry-After` when the server sends one) and conne
 with capped exponential backoff plus jitter. Not retried: other 4xx. A batch the API rejects
 as a whole (413, 422) is split into single docs so that only the offending doc gets the error.
 Every send first waits on the task's `Pacer`, which every answer's RateLimit headers update.
-With an API key, each request carries it as `X-API-Key`; the key is never logged.
+Each request carries the feature spec (`contracts.FeatureSpec`, as JSON) and, with an API
+key, the key in the `contracts.headers.API_KEY` header; the key is never logged.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from contracts import FeatureSpec, headers
 from spark_udfs._errors import ApiBusy, ApiRejected, ApiUnreachable, SparkUdfError
 from spark_udfs._pacer import Pacer, Sleep
 
-__all__ = ["FeaturesClient", "RetryPolicy"]
+__all__ = ["FeaturesClient", "RetryPolicy", "resolve_spec"]
 
 Result = dict[str, Any]
 RETRY_STATUSES = frozenset({429, 503})
@@ -50,9 +52,10 @@ class RetryPolicy:
 class FeaturesClient:
     """Sends docs to `{base_url}/v1/features`. The HTTP client is passed in (one per task).
 
-    `clock` and `sleep` drive both the retries and the pacer (`self.pacer`), so tests step
-    time instead of sleeping. Share one client between the coroutines of a task, so that
-    they share its pacer.
+    The spec is `spec`, or the default spec with `num_features` (giving both, they must
+    agree); `dictionary` names a user dictionary of the API. `clock` and `sleep` drive both
+    the retries and the pacer (`self.pacer`), so tests step time instead of sleeping. Share
+    one client between the coroutines of a task, so that they share its pacer.
     """
 
     def __init__(
@@ -61,7 +64,9 @@ class FeaturesClient:
         base_url: str,
         *,
         analyzer: str,
-        num_features: int,
+        num_features: int | None = None,
+        spec: FeatureSpec | None = None,
+        dictionary: str | None = None,
         return_tokens: bool = True,
         api_key: str | None = None,
         retry: RetryPolicy | None = None,
@@ -70,10 +75,15 @@ class FeaturesClient:
     ) -> None:
         self._http = http
         self._url = base_url.rstrip("/") + "/v1/features"
-        self._analyzer = analyzer
-        self._num_features = num_features
-        self._return_tokens = return_tokens
-        self._headers = {"X-API-Key": api_key} if api_key else {}
+        self.spec = resolve_spec(spec, num_features)
+        self._request: dict[str, Any] = {
+            "analyzer": analyzer,
+            "spec": self.spec.to_json(),
+            "return_tokens": return_tokens,
+        }
+        if dictionary is not None:
+            self._request["dictionary"] = dictionary
+        self._headers = {headers.API_KEY: api_key} if api_key else {}
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self.pacer = Pacer(clock=clock, sleep=sleep)
@@ -81,7 +91,8 @@ class FeaturesClient:
     async def features(self, docs: Sequence[str]) -> list[Result]:
         """One result per doc, in order: features, or `{"error": {...}}`. Never raises for a doc."""
         try:
-            return (await self._post_with_retry(list(docs)))["results"]
+            results: list[Result] = (await self._post_with_retry(list(docs)))["results"]
+            return results
         except ApiRejected as exc:
             if len(docs) > 1 and exc.status in (413, 422):
                 return [r for doc in docs for r in await self.features([doc])]
@@ -90,7 +101,8 @@ class FeaturesClient:
             return [_error(exc)] * len(docs)
 
     async def describe(self) -> Result:
-        """The API's answer for an empty batch: analyzer name and version, num_features."""
+        """The API's answer for an empty batch, without `results`: what it computes for this
+        client's request (analyzer and version, dictionary, spec, spec_hash...)."""
         body = await self._post_with_retry([])
         return {k: v for k, v in body.items() if k != "results"}
 
@@ -105,12 +117,7 @@ class FeaturesClient:
         return await retrying(self._post, docs)
 
     async def _post(self, docs: list[str]) -> Result:
-        payload = {
-            "analyzer": self._analyzer,
-            "docs": docs,
-            "num_features": self._num_features,
-            "return_tokens": self._return_tokens,
-        }
+        payload = {**self._request, "docs": docs}
         await self.pacer.wait()
         try:
             resp = await self._http.post(self._url, json=payload, headers=self._headers)
@@ -128,12 +135,23 @@ class FeaturesClient:
             raise ApiBusy(resp.status_code, retry_after)
         if resp.status_code >= 400:
             raise ApiRejected(resp.status_code, _detail(resp))
-        return resp.json()
+        answer: Result = resp.json()
+        return answer
+
+
+def resolve_spec(spec: FeatureSpec | None, num_features: int | None) -> FeatureSpec:
+    """`spec`, or the default spec with `num_features`; a `num_features` that contradicts
+    `spec` is an error rather than silently one or the other."""
+    if spec is None:
+        return FeatureSpec() if num_features is None else FeatureSpec(num_features=num_features)
+    if num_features is not None and num_features != spec.num_features:
+        raise ValueError(f"num_features {num_features} contradicts spec's {spec.num_features}")
+    return spec
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
     try:
-        return max(0.0, float(resp.headers["retry-after"]))
+        return max(0.0, float(resp.headers[headers.RETRY_AFTER]))
     except (KeyError, ValueError):
         return None
 

@@ -4,12 +4,22 @@ SparkUdfError
 ├── ApiUnreachable   the proxy/API could not be reached (after retries)
 ├── ApiRejected      the API answered a 4xx that retrying cannot fix
 ├── ApiBusy          429/503 still after every retry
+├── ApiIncompatible  the API's answer breaks the feature contract (no spec_hash, another one)
+├── InvalidOptions   the job's options break a rule (a feature spec's); also a ValueError
 └── JavaMissing      Spark needs Java 17 or 21 and none was found
 """
 
 from __future__ import annotations
 
-__all__ = ["ApiBusy", "ApiRejected", "ApiUnreachable", "JavaMissing", "SparkUdfError"]
+__all__ = [
+    "ApiBusy",
+    "ApiIncompatible",
+    "ApiRejected",
+    "ApiUnreachable",
+    "InvalidOptions",
+    "JavaMissing",
+    "SparkUdfError",
+]
 
 
 class SparkUdfError(Exception):
@@ -31,6 +41,14 @@ class ApiBusy(SparkUdfError):
         self.status = status
         self.retry_after = retry_after
         super().__init__(f"HTTP {status} (busy), Retry-After {retry_after}")
+
+
+class ApiIncompatible(SparkUdfError):
+    pass
+
+
+class InvalidOptions(SparkUdfError, ValueError):
+    pass
 
 
 class JavaMissing(SparkUdfError):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pandas as pd
-from pyspark.sql.functions import pandas_udf
+from pyspark.sql.pandas.functions import pandas_udf
 from pyspark.sql.types import (
     ArrayType,
     DoubleType,
@@ -24,7 +25,8 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from spark_udfs._client import FeaturesClient, RetryPolicy
+from contracts import FeatureSpec
+from spark_udfs._client import FeaturesClient, RetryPolicy, resolve_spec
 
 __all__ = ["FEATURES_SCHEMA", "features_frame", "make_features_udf"]
 
@@ -42,23 +44,28 @@ def make_features_udf(
     base_url: str,
     *,
     analyzer: str = "mecab",
-    num_features: int = 2**20,
+    num_features: int | None = None,
+    spec: FeatureSpec | None = None,
+    dictionary: str | None = None,
     batch_size: int = 64,
     timeout: float = 60.0,
     retry_attempts: int = 8,
     retry_cap: float = 10.0,
     api_key: str | None = None,
     concurrency: int = 2,
-):
+) -> Any:
     """A UDF mapping a string column to a struct (tokens, indices, values, error).
 
-    `api_key` goes out as `X-API-Key` on every request; `concurrency` is how many requests
+    Features follow `spec` (default: the default spec with `num_features`, 2^20 unless
+    given); `dictionary` names a user dictionary of the API. `api_key` goes out in the
+    `contracts.headers.API_KEY` header on every request; `concurrency` is how many requests
     one task has in flight at most.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    feature_spec = resolve_spec(spec, num_features)
 
-    @pandas_udf(FEATURES_SCHEMA)  # type: ignore[call-overload]
+    @pandas_udf(FEATURES_SCHEMA)  # type: ignore[call-overload, untyped-decorator]
     def features(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         with asyncio.Runner() as runner:
@@ -68,7 +75,8 @@ def make_features_udf(
                     http,
                     base_url,
                     analyzer=analyzer,
-                    num_features=num_features,
+                    spec=feature_spec,
+                    dictionary=dictionary,
                     api_key=api_key,
                     retry=RetryPolicy(attempts=retry_attempts, cap=retry_cap),
                 )
@@ -88,11 +96,11 @@ async def features_frame(
     values = docs.tolist()
     slots = asyncio.Semaphore(concurrency)
 
-    async def send(sendable: list[str]) -> list[dict]:
+    async def send(sendable: list[str]) -> list[dict[str, Any]]:
         async with slots:
             return await client.features(sendable)
 
-    async def chunk_rows(chunk: list) -> list[dict]:
+    async def chunk_rows(chunk: list[Any]) -> list[dict[str, Any]]:
         sendable = [d for d in chunk if isinstance(d, str)]
         results = iter(await send(sendable) if sendable else [])
         return [_row(next(results)) if isinstance(d, str) else _NULL_DOC for d in chunk]
@@ -106,7 +114,7 @@ async def features_frame(
 _NULL_DOC = {"tokens": None, "indices": None, "values": None, "error": "NullDocument: no text"}
 
 
-def _row(result: dict) -> dict:
+def _row(result: dict[str, Any]) -> dict[str, Any]:
     error = result.get("error")
     if error:
         return {
