@@ -14,21 +14,25 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from nlp_api._config import ApiSettings
-from nlp_api._dictionaries import DictionaryStore, make_variant_builder
+from nlp_api._dictionaries import DictionaryStore
 from nlp_api._limits import BodySizeLimit
 from nlp_api._metrics import Metrics
-from nlp_api._problem import install_problem_handlers
-from nlp_api._registry import Registry
+from nlp_api._problems import install_problem_handlers
+from nlp_api._registry import Loader, Registry
 from nlp_api._upstream import UpstreamToken
+from nlp_api._variants import make_variant_builder
 from nlp_api.analyzers import JVM_BACKENDS, Analyzer, load_analyzer
 from nlp_api.routes import analyze, analyzers, dictionaries, health, metrics
 
 __all__ = ["create_app", "run"]
 
 SETTINGS_ENV = "NLPFEAT_API_SETTINGS_JSON"
+"""How `run` hands its settings to `--workers N` workers (uvicorn imports the app anew)."""
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus_client's own variable: with several workers, where each writes its samples."""
 
 
-def _loader(settings: ApiSettings):
+def _loader(settings: ApiSettings) -> Loader:
     def load(name: str) -> Analyzer:
         if name in settings.isolate:
             from nlp_api._isolated import IsolatedAnalyzer
@@ -56,8 +60,14 @@ def settle_heap() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
-def create_app(settings: ApiSettings, *, registry: Registry | None = None) -> FastAPI:
-    """The API. Pass `registry` to serve analyzers already loaded (tests, benchmarks)."""
+def create_app(
+    settings: ApiSettings,
+    *,
+    registry: Registry | None = None,
+    metrics_dir: str | None = None,
+) -> FastAPI:
+    """The API. Pass `registry` to serve analyzers already loaded (tests, benchmarks), and
+    `metrics_dir` when several workers write their Prometheus samples there."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,9 +97,7 @@ def create_app(settings: ApiSettings, *, registry: Registry | None = None) -> Fa
             yield
         finally:
             for a in app.state.registry.analyzers():
-                close = getattr(a, "close", None)
-                if close is not None:
-                    close()
+                a.close()
 
     app = FastAPI(
         title="nlpfeat NLP API",
@@ -101,7 +109,7 @@ def create_app(settings: ApiSettings, *, registry: Registry | None = None) -> Fa
     if settings.upstream_token is not None:  # added last: checked first
         app.add_middleware(UpstreamToken, token=settings.upstream_token)
     app.state.settings = settings
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(multiprocess_dir=metrics_dir)
     install_problem_handlers(app)
     for module in (analyze, analyzers, dictionaries, health, metrics):
         app.include_router(module.router)
@@ -109,19 +117,28 @@ def create_app(settings: ApiSettings, *, registry: Registry | None = None) -> Fa
 
 
 def app_from_env() -> FastAPI:
-    """Worker entry point for `--workers N`: settings come from the parent, as JSON."""
-    return create_app(ApiSettings.model_validate(json.loads(os.environ[SETTINGS_ENV])))
+    """Worker entry point for `--workers N`: settings come from the parent, as JSON (the
+    parent's `ApiSettings` as loaded, secrets included), read once here."""
+    settings = ApiSettings.model_validate(json.loads(os.environ[SETTINGS_ENV]))
+    return create_app(settings, metrics_dir=os.environ.get(MULTIPROC_ENV))
 
 
 def run(settings: ApiSettings) -> None:
     """Serve the API with uvicorn until interrupted; N workers each load their own analyzers."""
     import uvicorn
 
-    common = {"host": settings.host, "port": settings.port, "log_level": "info"}
+    host, port = settings.host, settings.port
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **common)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
         return
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
     with tempfile.TemporaryDirectory(prefix="nlpfeat-metrics-") as metrics_dir:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        uvicorn.run("nlp_api._app:app_from_env", factory=True, workers=settings.workers, **common)
+        os.environ[MULTIPROC_ENV] = metrics_dir
+        uvicorn.run(
+            "nlp_api._app:app_from_env",
+            factory=True,
+            workers=settings.workers,
+            host=host,
+            port=port,
+            log_level="info",
+        )

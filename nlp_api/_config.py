@@ -1,26 +1,39 @@
-"""API settings: read once at the entry point (CLI flags over NLPFEAT_API_* env vars)."""
+"""API settings: read once at the entry point, CLI flags over `NLPFEAT_API_*` env vars.
+
+`ApiSettings()` reads the environment (and, with `_secrets_dir`, files named after the fields)
+once, when it is built; nothing in `nlp_api` reads `NLPFEAT_API_*` again afterwards, so the
+upstream token, like every other setting, is what the object holds. Lists of analyzers are
+comma-separated in the environment (`NLPFEAT_API_ANALYZERS=mecab,okt`, an empty
+`NLPFEAT_API_ISOLATE=` for none), as on the command line.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["ALL_ANALYZERS", "ApiSettings"]
+from contracts import headers
+
+__all__ = ["ALL_ANALYZERS", "ENV_PREFIX", "ApiSettings"]
 
 ALL_ANALYZERS = ("hannanum", "kiwi", "kkma", "komoran", "mecab", "okt")
+ENV_PREFIX = "NLPFEAT_API_"
+Names = Annotated[tuple[str, ...], NoDecode]
+"""A tuple of analyzer names; from the environment, comma-separated (not JSON)."""
 
 
 class ApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NLPFEAT_API_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True)
 
     host: str = "127.0.0.1"
     port: int = Field(8001, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64, description="worker processes, each with its own JVM")
-    analyzers: tuple[str, ...] = ALL_ANALYZERS
-    isolate: tuple[str, ...] = Field(
+    analyzers: Names = ALL_ANALYZERS
+    isolate: Names = Field(
         ("kkma", "hannanum"),
         description="analyzers run in a child process that is killed and replaced when a doc "
         "exceeds doc_timeout",
@@ -45,8 +58,15 @@ class ApiSettings(BaseSettings):
         None,
         repr=False,
         description="when set, every request but GET /healthz, /readyz and /metrics must send "
-        "it as X-Upstream-Token (the proxy does), else 401",
+        f"it as {headers.UPSTREAM_TOKEN} (the proxy does), else 401",
     )
+
+    @field_validator("analyzers", "isolate", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
 
     @field_validator("analyzers", "isolate")
     @classmethod

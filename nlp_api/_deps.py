@@ -14,15 +14,18 @@ __all__ = ["MetricsDep", "RegistryDep", "SettingsDep"]
 
 
 def _registry(request: Request) -> Registry:
-    return request.app.state.registry
+    registry: Registry = request.app.state.registry
+    return registry
 
 
 def _settings(request: Request) -> ApiSettings:
-    return request.app.state.settings
+    settings: ApiSettings = request.app.state.settings
+    return settings
 
 
 def _metrics(request: Request) -> Metrics:
-    return request.app.state.metrics
+    metrics: Metrics = request.app.state.metrics
+    return metrics
 
 
 RegistryDep = Annotated[Registry, Depends(_registry)]

@@ -21,7 +21,8 @@ the store is a directory and not Redis.
   characters without whitespace or control characters; a tag matches `TAG_PATTERN`; a score is
   an optional finite float; at most `MAX_WORDS` words; a form given twice is an error (422, the
   duplicates named) rather than "last one wins", so a dictionary never silently drops a word.
-  Which tags a backend accepts is checked when the dictionary is used with it (`_userdict`).
+  Which tags a backend accepts is checked when the dictionary is used with it
+  (`nlp_api.analyzers._userdict`); `nlp_api._variants` builds analyzers from the store.
 """
 
 from __future__ import annotations
@@ -35,12 +36,11 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from nlp_api._errors import DictionaryCorrupt, DictionaryNotFound, InvalidDictionary
-from nlp_api.analyzers._userdict import make_variant_builder
+from nlp_api.analyzers._userdict import DictionaryInfo, UserWord
 
 __all__ = [
     "MAX_FORM_CHARS",
@@ -54,7 +54,6 @@ __all__ = [
     "UserWord",
     "check_name",
     "content_version",
-    "make_variant_builder",
     "validate_words",
 ]
 
@@ -62,29 +61,6 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TAG_PATTERN = re.compile(r"^[A-Za-z+_-]{1,16}$")
 MAX_FORM_CHARS = 100
 MAX_WORDS = 100_000
-
-
-@dataclass(frozen=True, slots=True)
-class UserWord:
-    """One entry: surface form, tag in the backend's tagset, optional score (higher: preferred)."""
-
-    form: str
-    tag: str
-    score: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DictionaryInfo:
-    """A stored dictionary; `version` names its content."""
-
-    name: str
-    version: str
-    updated_at: str
-    words: tuple[UserWord, ...]
-
-    @property
-    def word_count(self) -> int:
-        return len(self.words)
 
 
 def check_name(name: str) -> str:
@@ -132,7 +108,7 @@ def validate_words(words: Iterable[UserWord]) -> tuple[UserWord, ...]:
     return tuple(sorted(checked, key=lambda w: w.form))
 
 
-def _words_json(words: Iterable[UserWord]) -> list[dict]:
+def _words_json(words: Iterable[UserWord]) -> list[dict[str, object]]:
     return [{"form": w.form, "tag": w.tag, "score": w.score} for w in words]
 
 

@@ -1,42 +1,51 @@
-"""Morpheme n-gram terms and their hashed indices.
+"""A doc's terms under a feature spec, hashed by the contract's scheme.
 
-The index of a term is Spark ML's `HashingTF` index: murmur3_x86_32 with seed 42 over the
-term's UTF-8 bytes, taken non-negative modulo `num_features`. A feature made here, by a Spark
-job or by the serving stage therefore lands on the same column, whoever computes it.
+The spec, the n-gram rule and the hashing (Spark ML's `HashingTF` index) are `contracts`'; what
+is the API's own is choosing the tokens (the POS filter needs the analyzer's tagset) and
+spelling a token as a unigram, `form/TAG`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
-import mmh3
+from contracts import FeatureSpec, hash_terms, ngram_terms
+from nlp_api.analyzers import Token, tag_group
 
-from nlp_api.analyzers import Token
-
-__all__ = ["HASH_SEED", "TERM_FORMAT", "hash_terms", "ngram_terms", "term_index"]
-
-HASH_SEED = 42
-TERM_FORMAT = "unigram 'form/TAG'; bigram 'form/TAG form/TAG'"
+__all__ = ["doc_features", "select_tokens", "token_terms", "unigrams"]
 
 
-def ngram_terms(tokens: Sequence[Token], ngram_range: tuple[int, int] = (1, 2)) -> list[str]:
-    """Terms for every n-gram of consecutive morphemes with n in `ngram_range` (inclusive)."""
-    unigrams = [f"{t.form}/{t.tag}" for t in tokens]
-    low, high = ngram_range
-    terms: list[str] = []
-    for n in range(low, high + 1):
-        terms.extend(" ".join(unigrams[i : i + n]) for i in range(len(unigrams) - n + 1))
-    return terms
+def unigrams(tokens: Sequence[Token]) -> list[str]:
+    """Each token as the unigram term `form/TAG`."""
+    return [f"{t.form}/{t.tag}" for t in tokens]
 
 
-def term_index(term: str, num_features: int) -> int:
-    """Spark HashingTF's column for `term` (Python's % is already non-negative)."""
-    return mmh3.hash(term.encode("utf-8"), HASH_SEED, signed=True) % num_features
+def token_terms(tokens: Sequence[Token], ngram_range: tuple[int, int] = (1, 2)) -> list[str]:
+    """Terms for every n-gram of consecutive tokens with n in `ngram_range` (inclusive)."""
+    return ngram_terms(unigrams(tokens), ngram_range)
 
 
-def hash_terms(terms: Sequence[str], num_features: int) -> tuple[list[int], list[float]]:
-    """Sorted column indices and the count of terms landing on each."""
-    counts = Counter(term_index(t, num_features) for t in terms)
-    indices = sorted(counts)
-    return indices, [float(counts[i]) for i in indices]
+def select_tokens(tokens: Sequence[Token], spec: FeatureSpec, tagset: str) -> list[Token]:
+    """The tokens that take part in terms under `spec`'s POS filter and stopwords."""
+    pos = spec.pos_filter
+    if pos == "all":
+        prefixes: tuple[str, ...] | None = None
+    elif isinstance(pos, str):
+        prefixes = tag_group(tagset, pos)
+    else:
+        prefixes = pos
+    stop = frozenset(spec.stopwords)
+    return [
+        t for t in tokens if (prefixes is None or t.tag.startswith(prefixes)) and t.form not in stop
+    ]
+
+
+def doc_features(
+    tokens: Sequence[Token], spec: FeatureSpec, tagset: str
+) -> tuple[list[str], list[int], list[float]]:
+    """The doc's terms, and the sorted columns they hash to with each column's value."""
+    terms = token_terms(select_tokens(tokens, spec, tagset), spec.ngram_range)
+    indices, values = hash_terms(terms, spec.num_features)
+    if spec.binary:
+        values = [1.0] * len(values)
+    return terms, indices, values

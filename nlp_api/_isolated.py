@@ -29,34 +29,42 @@ import multiprocessing
 import os
 import threading
 import weakref
+from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from nlp_api._errors import AnalyzerFailed, AnalyzerNotReady, AnalyzerUnavailable
-from nlp_api._service import InvalidText, clean_text
-from nlp_api.analyzers import JVM_BACKENDS, WARM_UP_TEXT, Analyzer, Option, Token, load_analyzer
+from nlp_api._errors import (
+    AnalyzerFailed,
+    AnalyzerNotReady,
+    AnalyzerUnavailable,
+    DocCrashed,
+    DocTimeout,
+    InvalidText,
+)
+from nlp_api.analyzers import (
+    DETAIL_CHARS,
+    JVM_BACKENDS,
+    WARM_UP_TEXT,
+    Analyzer,
+    GiveWay,
+    Option,
+    Outcome,
+    Token,
+    clean_text,
+    load_analyzer,
+)
+from nlp_api.analyzers import doc_error as _error
 
-__all__ = ["DocCrashed", "DocTimeout", "IsolatedAnalyzer"]
+__all__ = ["IsolatedAnalyzer"]
 
 log = logging.getLogger(__name__)
 
-Outcome = list[Token] | dict[str, Any]
-_DETAIL_CHARS = 500
 _STOP_GRACE_S = 2.0
 _KILL_WAIT_S = 5.0
-
-
-class DocTimeout(AnalyzerFailed):
-    title = "Analyzer took too long on this document"
-
-
-class DocCrashed(AnalyzerFailed):
-    title = "Analyzer process died on this document"
-
-
-def _error(kind: str, detail: str) -> dict[str, Any]:
-    return {"error": {"type": kind, "detail": detail[:_DETAIL_CHARS]}}
+_PER_DOC_ERRORS: dict[str, type[AnalyzerFailed] | type[InvalidText]] = {
+    cls.__name__: cls for cls in (InvalidText, DocTimeout, DocCrashed)
+}
 
 
 # --- the child process ---------------------------------------------------------------------
@@ -66,7 +74,8 @@ def _build(name: str, jvm_heap: str, kwargs: dict[str, Any], factory: str | None
     """`factory` ("package.module:function") lets tests build a fake instead of a backend."""
     if factory is not None:
         module, _, function = factory.partition(":")
-        return getattr(importlib.import_module(module), function)(**kwargs)
+        built: Analyzer = getattr(importlib.import_module(module), function)(**kwargs)
+        return built
     if name in JVM_BACKENDS:
         from nlp_api._jvm import start_jvm
 
@@ -99,7 +108,7 @@ def _child_main(
             "options": dict(analyzer.options),
         }
     except Exception as exc:
-        conn.send(("failed", (type(exc).__name__, str(exc)[:_DETAIL_CHARS])))
+        conn.send(("failed", (type(exc).__name__, str(exc)[:DETAIL_CHARS])))
         return
     conn.send(("ready", meta))
     _serve(conn, analyzer)
@@ -122,7 +131,7 @@ def _serve(conn: Connection, analyzer: Analyzer) -> None:
                 )
             except Exception as exc:  # one doc's failure is that doc's answer
                 detail = f"{analyzer.name}: {type(exc).__name__}: {exc}"
-                reply = ("err", ("AnalyzerFailed", detail[:_DETAIL_CHARS]))
+                reply = ("err", (AnalyzerFailed.__name__, detail[:DETAIL_CHARS]))
             try:
                 conn.send(reply)
             except OSError:
@@ -180,7 +189,8 @@ class _Child:
         if kind != "ready":
             self.stop(graceful=False)
             raise AnalyzerUnavailable(name, f"{payload[0]}: {payload[1]}")
-        return payload
+        meta: dict[str, Any] = payload
+        return meta
 
     @property
     def pid(self) -> int | None:
@@ -200,12 +210,14 @@ class _Child:
 # --- the public analyzer -------------------------------------------------------------------
 
 
-class IsolatedAnalyzer:
+class IsolatedAnalyzer(Analyzer):
     """An analyzer run in a killable child process with a time limit per document.
 
     Exposes the wrapped analyzer's `name, version, tagset, dictionary, options`. `pos_many` is
-    the batch path (one exchange with the child per batch, one lock per child); `pos` is for
-    single documents and raises instead of returning error entries. `_factory`
+    the batch path: one exchange with the child for the whole batch, or, when the caller gives
+    way between docs (a batch request while interactive ones may wait), one exchange per doc
+    with `give_way` called before each; `pos` is for single documents and raises instead of
+    returning error entries. `_factory`
     ("package.module:function", importable in the child: spawn gives it the parent's
     `sys.path`) replaces `load_analyzer(name, **kwargs)`, for tests.
     """
@@ -245,29 +257,40 @@ class IsolatedAnalyzer:
 
     def pos(self, text: str, **options: Any) -> list[Token]:
         """One document; raises `InvalidText`, `DocTimeout`, `DocCrashed` or `AnalyzerFailed`."""
-        (result,) = self.pos_many([text], **options)
+        (result,) = self.pos_many([text], options)
         if not isinstance(result, dict):
             return result
         kind, detail = result["error"]["type"], result["error"]["detail"]
-        raise {"InvalidText": InvalidText, "DocTimeout": DocTimeout, "DocCrashed": DocCrashed}.get(
-            kind, AnalyzerFailed
-        )(detail)
+        raise _PER_DOC_ERRORS.get(kind, AnalyzerFailed)(detail)
 
-    def pos_many(self, docs: list[str], **options: Any) -> list[Outcome]:
-        """Tokens or an error entry per doc, in order; no doc waits more than `doc_timeout`."""
+    def pos_many(
+        self,
+        docs: Sequence[str],
+        options: Mapping[str, Any] | None = None,
+        *,
+        give_way: GiveWay | None = None,
+    ) -> list[Outcome]:
+        """Tokens or an error entry per doc, in order; no doc waits more than `doc_timeout`.
+        With `give_way`, docs go to the child one at a time and `give_way` runs before each."""
         if self._closed:
             raise AnalyzerNotReady(self.name, "closed")
-        results: list[Outcome | None] = [None] * len(docs)
+        kwargs = dict(options or {})
+        results: list[Outcome] = [[] for _ in docs]
         pending: list[tuple[int, str]] = []
         for i, doc in enumerate(docs):
             try:
                 pending.append((i, clean_text(doc)))
             except InvalidText as exc:
-                results[i] = _error("InvalidText", str(exc))
-        with self._lock:
-            while pending:
-                pending = self._exchange(pending, options, results)
-        return results  # type: ignore[return-value]  # every slot is filled by now
+                results[i] = _error(InvalidText.__name__, str(exc))
+        step = 1 if give_way is not None else max(len(pending), 1)
+        for start in range(0, len(pending), step):
+            if give_way is not None:
+                give_way()  # outside the lock: whoever goes first takes it
+            batch = pending[start : start + step]
+            with self._lock:
+                while batch:
+                    batch = self._exchange(batch, kwargs, results)
+        return results
 
     def _exchange(
         self, pending: list[tuple[int, str]], options: dict[str, Any], results: list[Any]
@@ -285,12 +308,12 @@ class IsolatedAnalyzer:
         for k, (i, _) in enumerate(pending):
             try:
                 if not child.conn.poll(self.doc_timeout):
-                    results[i] = _error("DocTimeout", self._timeout_detail())
+                    results[i] = _error(DocTimeout.__name__, self._timeout_detail())
                     self._replace(child, f"timed out after {self.doc_timeout}s")
                     return pending[k + 1 :]
                 kind, payload = child.conn.recv()
             except (EOFError, OSError):
-                results[i] = _error("DocCrashed", self._crash_detail(child))
+                results[i] = _error(DocCrashed.__name__, self._crash_detail(child))
                 self._replace(child, "died")
                 return pending[k + 1 :]
             if kind == "ok":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from nlp_api._errors import JavaNotFound
+from nlp_api._errors import JavaNotFound, JvmConflict
 
 __all__ = ["start_jvm"]
 
@@ -19,10 +19,7 @@ def start_jvm(max_heap: str = "1g") -> None:
     with _lock:
         if _started_with is not None:
             if _started_with != max_heap:
-                raise RuntimeError(
-                    f"JVM already started with -Xmx{_started_with}; cannot restart with "
-                    f"-Xmx{max_heap} in the same process"
-                )
+                raise JvmConflict(_started_with, max_heap)
             return
         import jpype
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.exceptions import HTTPException
-
-from nlp_api._problem import problem
+from nlp_api._errors import PayloadTooLarge
+from nlp_api._problems import error_problem
 
 __all__ = ["BodySizeLimit"]
+
+Message = dict[str, Any]
 
 
 class BodySizeLimit:
@@ -23,23 +24,23 @@ class BodySizeLimit:
     def _detail(self) -> str:
         return f"the request body is over {self.max_bytes} bytes: send smaller batches"
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            response = problem(413, self._detail(), title="Payload too large")
+            response = error_problem(PayloadTooLarge(self._detail()))
             await response(scope, receive, send)
             return
         seen = 0
 
-        async def limited_receive() -> dict:
+        async def limited_receive() -> Message:
             nonlocal seen
-            message = await receive()
+            message: Message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:  # a chunked body without Content-Length
-                raise HTTPException(413, self._detail())
+                raise PayloadTooLarge(self._detail())
             return message
 
         await self.app(scope, limited_receive, send)

@@ -8,24 +8,50 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from nlp_api._errors import AnalyzerNotReady, DictionaryUnsupported, UnknownAnalyzer
+from nlp_api._errors import AnalyzerNotReady, DictionaryNotFound, UnknownAnalyzer
 from nlp_api._turns import Turns
-from nlp_api.analyzers import DICTIONARY_BACKENDS, WARM_UP_TEXT, Analyzer
+from nlp_api.analyzers import WARM_UP_TEXT, Analyzer
 
-__all__ = ["Lease", "Registry"]
+__all__ = ["Lease", "Loader", "Registry", "UserDictionaryRef", "Variant", "VariantBuilder"]
 
 log = logging.getLogger(__name__)
 
 Loader = Callable[[str], Analyzer]
-VariantBuilder = Callable[[str, str], tuple[str, Callable[[], Analyzer]]]
-"""(backend, dictionary name) -> (cache key naming the dictionary's version, builder)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserDictionaryRef:
+    """The user dictionary an analyzer was built with: its name and content version."""
+
+    name: str
+    version: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version}
+
+
+class Variant(NamedTuple):
+    """An analyzer with a user dictionary: its cache key (naming the dictionary's version),
+    the dictionary, and how to build it on first use."""
+
+    key: str
+    dictionary: UserDictionaryRef
+    build: Callable[[], Analyzer]
+
+
+VariantBuilder = Callable[[str, str], Variant]
+"""(backend, dictionary name) -> `Variant`; raises when the backend cannot take it."""
 
 
 @dataclass(frozen=True, slots=True)
 class Lease:
+    """An analyzer, the turns to take while calling it, and the user dictionary it holds."""
+
     analyzer: Analyzer
     turns: Turns
+    user_dictionary: UserDictionaryRef | None = None
 
 
 class Registry:
@@ -99,16 +125,16 @@ class Registry:
             raise AnalyzerNotReady(name, state)
         if dictionary is None:
             return self._leases[name]
-        if name not in DICTIONARY_BACKENDS or self._variants is None:
-            raise DictionaryUnsupported(name, sorted(DICTIONARY_BACKENDS))
-        return self._variant(name, dictionary)
+        if self._variants is None:  # no dictionary store: no dictionary of any name
+            raise DictionaryNotFound(dictionary)
+        return self._variant(self._variants(name, dictionary))
 
-    def _variant(self, name: str, dictionary: str) -> Lease:
-        key, build = self._variants(name, dictionary)  # type: ignore[misc]
+    def _variant(self, variant: Variant) -> Lease:
+        key = variant.key
         with self._variant_lock:
             lease = self._variant_cache.get(key)
             if lease is None:
-                lease = Lease(build(), Turns())
+                lease = Lease(variant.build(), Turns(), variant.dictionary)
                 self._variant_cache[key] = lease
                 while len(self._variant_cache) > self._max_variants:
                     self._variant_cache.popitem(last=False)

@@ -1,27 +1,20 @@
-"""Per-document work: clean each doc, analyse it, and turn one doc's failure into its own entry."""
+"""Per-request work: check the limits and options, run the docs through the analyzer in turn,
+and shape each doc's outcome (its own error entry when it failed) as the answer's result."""
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any, Literal
 
+from contracts import FeatureSpec
 from nlp_api._errors import BadOption, PayloadTooLarge
-from nlp_api._features import hash_terms, ngram_terms
+from nlp_api._features import doc_features, unigrams
 from nlp_api._registry import Lease
-from nlp_api._spec import FeatureSpec, select_tokens
-from nlp_api.analyzers import Analyzer, Token, tag_group
+from nlp_api.analyzers import Analyzer, Outcome, Token, tag_group
 
-__all__ = ["Op", "Outcome", "analyze", "check_limits", "clean_text", "featurize", "run_pos"]
+__all__ = ["Op", "Result", "analyze", "check_limits", "check_options", "featurize", "run_pos"]
 
 Result = dict[str, Any]
 Op = Literal["pos", "morphs", "nouns"]
-Outcome = list[Token] | Result
-_CONTROL = frozenset({"Cc", "Cf", "Zl", "Zp"})
-_KEEP = frozenset("\t\n\r")
-
-
-class InvalidText(ValueError):
-    pass
 
 
 def check_limits(docs: list[str], *, max_docs: int, max_doc_chars: int) -> None:
@@ -34,19 +27,6 @@ def check_limits(docs: list[str], *, max_docs: int, max_doc_chars: int) -> None:
             raise PayloadTooLarge(
                 f"doc {i} has {len(doc)} characters; the limit is {max_doc_chars}: split it"
             )
-
-
-def clean_text(text: str) -> str:
-    """Control and format characters (NUL, zero-width, bidi marks...) become spaces, one for
-    one, so offsets still index the caller's text; lone surrogates are refused."""
-    if text.isprintable():  # no control, format, separator or surrogate code points
-        return text
-    out = []
-    for ch in text:
-        if "\ud800" <= ch <= "\udfff":
-            raise InvalidText("the text contains a lone surrogate (not valid Unicode)")
-        out.append(" " if ch not in _KEEP and unicodedata.category(ch) in _CONTROL else ch)
-    return "".join(out)
 
 
 def check_options(analyzer: Analyzer, options: dict[str, Any]) -> dict[str, Any]:
@@ -67,23 +47,9 @@ def run_pos(
     interactive requests use the analyzer between its docs."""
     analyzer = lease.analyzer
     check_options(analyzer, options)
-    many = getattr(analyzer, "pos_many", None)
-    if many is not None:  # an isolated analyzer enforces the per-doc time limit itself
-        return many(docs, **options)
-    out: list[Outcome] = []
     turns = lease.turns
     with turns.turn(urgent=urgent):
-        for doc in docs:
-            if not urgent:
-                turns.give_way()
-            try:
-                out.append(analyzer.pos(clean_text(doc), **options))
-            except InvalidText as exc:
-                out.append({"error": {"type": "InvalidText", "detail": str(exc)}})
-            except Exception as exc:  # one doc's failure must not fail the batch
-                detail = f"{analyzer.name}: {type(exc).__name__}: {exc}"
-                out.append({"error": {"type": "AnalyzerFailed", "detail": detail[:500]}})
-    return out
+        return analyzer.pos_many(docs, options, give_way=None if urgent else turns.give_way)
 
 
 def _token_dicts(tokens: list[Token]) -> list[Result]:
@@ -131,14 +97,11 @@ def featurize(
         if isinstance(r, dict):
             results.append(r)
             continue
-        terms = ngram_terms(select_tokens(r, spec, tagset), spec.ngram_range)
-        indices, values = hash_terms(terms, spec.num_features)
-        if spec.binary:
-            values = [1.0] * len(values)
+        terms, indices, values = doc_features(r, spec, tagset)
         result: Result = {"indices": indices, "values": values}
         if return_terms:
             result["terms"] = terms
         if return_tokens:
-            result["tokens"] = [f"{t.form}/{t.tag}" for t in r]
+            result["tokens"] = unigrams(r)
         results.append(result)
     return results

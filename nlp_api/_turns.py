@@ -3,8 +3,8 @@
 A batch of 64 docs holds an analyzer for tens of milliseconds; a single sentence from a web
 service arriving meanwhile should not wait for all of it. A batch therefore gives way between
 docs whenever an interactive caller is waiting (`give_way`), and a waiting interactive caller
-always goes before waiting batch ones. The proxy marks requests with `X-Request-Class:
-interactive | batch` from its client's class; unmarked requests count as batch.
+always goes before waiting batch ones. The proxy marks requests with its client's class
+(header `contracts.headers.REQUEST_CLASS`, X-Request-Class); unmarked requests count as batch.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["REQUEST_CLASS_HEADER", "Turns"]
-
-REQUEST_CLASS_HEADER = "X-Request-Class"
+__all__ = ["Turns"]
 
 
 class Turns:

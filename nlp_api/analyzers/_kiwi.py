@@ -16,7 +16,7 @@ from importlib.metadata import version
 from typing import Any
 
 from nlp_api._errors import AnalyzerUnavailable
-from nlp_api.analyzers._base import Option, Token
+from nlp_api.analyzers._base import Analyzer, Option, Token
 
 __all__ = ["KiwiAnalyzer"]
 
@@ -44,7 +44,8 @@ def _direct(kiwi: Any) -> Callable[[str], list[Any]] | None:
         args = (1, match, False, None, False, Dialect.STANDARD, 3.0, None, 2.5, None)
 
         def tokenize(text: str) -> list[Any]:
-            return analyze(kiwi, text, *args, kiwi.global_config)[0][0]
+            tokens: list[Any] = analyze(kiwi, text, *args, kiwi.global_config)[0][0]
+            return tokens
 
         for text in _CHECK_TEXTS:
             expected = [(t.form, t.tag, t.start, t.len) for t in kiwi.tokenize(text)]
@@ -56,7 +57,7 @@ def _direct(kiwi: Any) -> Callable[[str], list[Any]] | None:
     return tokenize
 
 
-class KiwiAnalyzer:
+class KiwiAnalyzer(Analyzer):
     name = "kiwi"
     tagset = "kiwi"
     options: dict[str, Option] = {}

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from nlp_api._errors import AnalyzerUnavailable
-from nlp_api.analyzers._base import Option, Token
+from nlp_api.analyzers._base import Analyzer, Option, Token
 
 __all__ = ["HannanumAnalyzer", "KkmaAnalyzer", "KomoranAnalyzer", "OktAnalyzer"]
 
@@ -21,7 +22,7 @@ KONLPY = f"konlpy {version('konlpy')}"
 _SEP = "\x1f"  # ASCII unit separator; texts containing it take the slow path
 
 
-def _jvm_classes():
+def _jvm_classes() -> tuple[Any, Any]:
     try:
         import jpype
     except ImportError as exc:
@@ -31,7 +32,7 @@ def _jvm_classes():
     return jpype, jpype.JClass("java.lang.String")
 
 
-class OktAnalyzer:
+class OktAnalyzer(Analyzer):
     name = "okt"
     tagset = "okt"
     dictionary = "open-korean-text 2.1.0 bundled"
@@ -54,9 +55,11 @@ class OktAnalyzer:
             return []
         tokens = self._tokenize(text, self._bool[norm], self._bool[stem])
         if _SEP in text:
-            return [Token(*t.rsplit("/", 1)) for t in tokens.toArray()]
-        joined = str(self._join(self._sep, tokens))
-        return [Token(*t.rsplit("/", 1)) for t in joined.split(_SEP)] if joined else []
+            parts: list[str] = [str(t) for t in tokens.toArray()]
+        else:
+            joined = str(self._join(self._sep, tokens))
+            parts = joined.split(_SEP) if joined else []
+        return [Token(form, tag) for form, _, tag in (t.rpartition("/") for t in parts)]
 
 
 _KOMORAN_TOKEN = re.compile(
@@ -64,7 +67,7 @@ _KOMORAN_TOKEN = re.compile(
 )
 
 
-class KomoranAnalyzer:
+class KomoranAnalyzer(Analyzer):
     name = "komoran"
     tagset = "komoran"
     options: dict[str, Option] = {}
@@ -92,7 +95,7 @@ class KomoranAnalyzer:
         return tokens
 
 
-class HannanumAnalyzer:
+class HannanumAnalyzer(Analyzer):
     name = "hannanum"
     tagset = "hannanum-09"
     dictionary = "JHannanum 0.8.4 bundled"
@@ -112,7 +115,7 @@ class HannanumAnalyzer:
         return [Token(form, tag) for form, tag in self._hannanum.pos(text)]
 
 
-class KkmaAnalyzer:
+class KkmaAnalyzer(Analyzer):
     name = "kkma"
     tagset = "kkma"
     dictionary = "Kkma 2.0 bundled"

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from nlp_api._errors import AnalyzerUnavailable
-from nlp_api.analyzers._base import Option, Token
+from nlp_api.analyzers._base import Analyzer, Option, Token
 
 __all__ = ["MecabAnalyzer"]
 
 
-class MecabAnalyzer:
+class MecabAnalyzer(Analyzer):
     name = "mecab"
     tagset = "mecab-ko-dic"
     options: dict[str, Option] = {}

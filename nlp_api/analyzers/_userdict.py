@@ -1,5 +1,6 @@
-"""Analyzers built with a user dictionary: one conversion per backend, and the registry's
-variant builder that reads the dictionary store on every request.
+"""Analyzers built with a user dictionary: which backends take one, the tags each accepts and
+one conversion per backend. The words themselves come from the dictionary store
+(`nlp_api._dictionaries`), which hands them down as `DictionaryInfo`.
 
 - kiwi: `add_user_word(form, tag, score)` for each word; no score -> 0.0 (kiwi's default).
 - komoran: a text file `form<TAB>TAG` per line, written once per dictionary version.
@@ -25,27 +26,53 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Final
 
-from nlp_api._errors import DictionaryBuildFailed, DictionaryUnusable
-from nlp_api.analyzers import Analyzer, load_analyzer
-
-if TYPE_CHECKING:
-    from nlp_api._dictionaries import DictionaryInfo, UserWord
+from nlp_api._errors import DictionaryBuildFailed, DictionaryUnsupported, DictionaryUnusable
+from nlp_api.analyzers._backends import load_analyzer
+from nlp_api.analyzers._base import Analyzer
 
 __all__ = [
-    "BACKEND_TAGS",
-    "DictionaryBuildFailed",
-    "DictionaryUnusable",
+    "DICTIONARY_BACKENDS",
+    "DictionaryInfo",
+    "DictionarySupport",
+    "UserWord",
     "analyzer_kwargs",
+    "build_with_dictionary",
     "check_tags",
+    "check_takes_dictionary",
     "compile_mecab",
     "jongseong",
-    "make_variant_builder",
+    "komoran_file",
     "mecab_cost",
     "mecab_csv_row",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class UserWord:
+    """One entry: surface form, tag in the backend's tagset, optional score (higher: preferred)."""
+
+    form: str
+    tag: str
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DictionaryInfo:
+    """A stored dictionary; `version` names its content."""
+
+    name: str
+    version: str
+    updated_at: str
+    words: tuple[UserWord, ...]
+
+    @property
+    def word_count(self) -> int:
+        return len(self.words)
+
 
 _SEJONG = (
     "NNG NNP NNB NR NP VV VA VX VCP VCN MM MAG MAJ IC JKS JKC JKG JKO JKB JKV JKQ JX JC "
@@ -61,29 +88,22 @@ def _tags(*groups: str) -> frozenset[str]:
     return frozenset(" ".join(groups).split())
 
 
-BACKEND_TAGS: dict[str, frozenset[str]] = {
-    "kiwi": _tags(
-        _SEJONG,
-        "XSM SP SS SSO SSC SO SW SB UN W_URL W_EMAIL W_HASHTAG W_MENTION W_SERIAL W_EMOJI",
-        "Z_CODA Z_SIOT VV-R VV-I VA-R VA-I VX-R VX-I XSA-R XSA-I",
-    ),
-    "komoran": _tags(_SEJONG, "SP SS SO SW NF NV NA"),
-    "mecab": _tags(_SEJONG, "SSO SSC SC SY") - _tags(_MECAB_BY_FORM),
-}
-"""Tags each backend accepts in a user dictionary (its own tagset; kiwi checked against
-kiwipiepy 0.24's `add_user_word`)."""
+_KIWI_TAGS = _tags(
+    _SEJONG,
+    "XSM SP SS SSO SSC SO SW SB UN W_URL W_EMAIL W_HASHTAG W_MENTION W_SERIAL W_EMOJI",
+    "Z_CODA Z_SIOT VV-R VV-I VA-R VA-I VX-R VX-I XSA-R XSA-I",
+)
+"""Checked against kiwipiepy 0.24's `add_user_word`."""
+_KOMORAN_TAGS = _tags(_SEJONG, "SP SS SO SW NF NV NA")
+_MECAB_TAGS = _tags(_SEJONG, "SSO SSC SC SY") - _tags(_MECAB_BY_FORM)
 
 COMPILE_TIMEOUT = 300.0
 _HANGUL_FIRST, _HANGUL_LAST = 0xAC00, 0xD7A3
 
 
-class _Store(Protocol):
-    def get(self, name: str) -> DictionaryInfo: ...
-
-
 def check_tags(backend: str, words: Iterable[UserWord]) -> None:
     """Raise `DictionaryUnusable` naming the tags (and forms) `backend` cannot take."""
-    allowed = BACKEND_TAGS[backend]
+    allowed = DICTIONARY_BACKENDS[backend].tags
     bad = sorted({w.tag for w in words if w.tag not in allowed})
     if bad:
         raise DictionaryUnusable(
@@ -179,20 +199,50 @@ def komoran_file(info: DictionaryInfo, cache_dir: Path) -> Path:
     return out
 
 
+def _kiwi_kwargs(info: DictionaryInfo, cache_dir: Path) -> dict[str, Any]:
+    return {"user_words": [(w.form, w.tag, w.score or 0.0) for w in info.words]}
+
+
+def _komoran_kwargs(info: DictionaryInfo, cache_dir: Path) -> dict[str, Any]:
+    return {"user_dictionary": komoran_file(info, cache_dir)}
+
+
+def _mecab_kwargs(info: DictionaryInfo, cache_dir: Path) -> dict[str, Any]:
+    return {"user_dictionary": compile_mecab(info, cache_dir)}
+
+
+@dataclass(frozen=True, slots=True)
+class DictionarySupport:
+    """How a backend takes a user dictionary: the tags it accepts (its own tagset) and the
+    constructor arguments that give it the words (files built in `cache_dir` as needed)."""
+
+    tags: frozenset[str]
+    kwargs: Callable[[DictionaryInfo, Path], dict[str, Any]]
+
+
+DICTIONARY_BACKENDS: Final[dict[str, DictionarySupport]] = {
+    "kiwi": DictionarySupport(_KIWI_TAGS, _kiwi_kwargs),
+    "komoran": DictionarySupport(_KOMORAN_TAGS, _komoran_kwargs),
+    "mecab": DictionarySupport(_MECAB_TAGS, _mecab_kwargs),
+}
+"""The backends that take a user dictionary; the one list of them."""
+
+
+def check_takes_dictionary(backend: str) -> None:
+    """Raise `DictionaryUnsupported` (naming those that do) unless `backend` takes one."""
+    if backend not in DICTIONARY_BACKENDS:
+        raise DictionaryUnsupported(backend, sorted(DICTIONARY_BACKENDS))
+
+
 def analyzer_kwargs(backend: str, info: DictionaryInfo, cache_dir: Path) -> dict[str, Any]:
-    """Constructor arguments that give `backend` this dictionary (builds files as needed)."""
+    """Constructor arguments that give `backend` (one of `DICTIONARY_BACKENDS`) this
+    dictionary (builds files as needed)."""
     label = f"user:{info.name}@{info.version}"
-    if backend == "kiwi":
-        words = [(w.form, w.tag, w.score if w.score is not None else 0.0) for w in info.words]
-        return {"user_words": words, "label": label}
-    if backend == "komoran":
-        return {"user_dictionary": komoran_file(info, cache_dir), "label": label}
-    if backend == "mecab":
-        return {"user_dictionary": compile_mecab(info, cache_dir), "label": label}
-    raise DictionaryUnusable(f"analyzer {backend!r} takes no user dictionary")
+    return {**DICTIONARY_BACKENDS[backend].kwargs(info, cache_dir), "label": label}
 
 
-def _build(backend: str, info: DictionaryInfo, cache_dir: Path) -> Analyzer:
+def build_with_dictionary(backend: str, info: DictionaryInfo, cache_dir: Path) -> Analyzer:
+    """`backend` loaded with the words of `info`; `DictionaryBuildFailed` if it refuses them."""
     kwargs = analyzer_kwargs(backend, info, cache_dir)
     try:
         return load_analyzer(backend, **kwargs)
@@ -200,22 +250,3 @@ def _build(backend: str, info: DictionaryInfo, cache_dir: Path) -> Analyzer:
         raise DictionaryBuildFailed(
             f"{backend} rejected user dictionary {info.name!r}@{info.version}: {exc}"
         ) from exc
-
-
-def make_variant_builder(
-    store: _Store, cache_dir: Path
-) -> Callable[[str, str], tuple[str, Callable[[], Analyzer]]]:
-    """The registry's `VariantBuilder`: (backend, name) -> ("backend:name:version", builder).
-
-    Reads the store on every call (a stat; a parse only when the file changed), so a PUT on
-    any instance changes the key on all of them. Raises `DictionaryNotFound` for an unknown
-    name and `DictionaryUnusable` when the backend cannot take the dictionary's tags."""
-
-    def variant(backend: str, name: str) -> tuple[str, Callable[[], Analyzer]]:
-        info = store.get(name)
-        if backend not in BACKEND_TAGS:
-            raise DictionaryUnusable(f"analyzer {backend!r} takes no user dictionary")
-        check_tags(backend, info.words)
-        return f"{backend}:{info.name}:{info.version}", lambda: _build(backend, info, cache_dir)
-
-    return variant

@@ -1,16 +1,24 @@
+"""`/v1/analyze` and `/v1/features`: one handler body, answers encoded straight to bytes.
+
+The handlers return `Response` objects (orjson, no pydantic on the way out: a batch answer has
+tens of thousands of tokens); the declared `response_model`s document the answers in OpenAPI
+and the route tests validate what is sent against them.
+"""
+
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header
 from fastapi.responses import Response
 
+from contracts import TERM_FORMAT, headers, spec_hash
 from nlp_api._deps import MetricsDep, RegistryDep, SettingsDep
-from nlp_api._features import TERM_FORMAT
+from nlp_api._registry import Lease
 from nlp_api._schemas import AnalyzeRequest, AnalyzeResponse, FeaturesRequest, FeaturesResponse
-from nlp_api._service import analyze, check_limits, featurize
-from nlp_api._turns import REQUEST_CLASS_HEADER
+from nlp_api._service import Result, analyze, check_limits, featurize
 
 __all__ = ["router"]
 
@@ -19,14 +27,41 @@ router = APIRouter(prefix="/v1", tags=["analysis"])
 RequestClass = Annotated[
     str | None,
     Header(
-        alias=REQUEST_CLASS_HEADER,
-        description="interactive: served between the docs of batches in progress (the proxy "
-        "sets it from the client's class)",
+        alias=headers.REQUEST_CLASS,
+        description=f"{headers.INTERACTIVE}: served between the docs of batches in progress "
+        "(the proxy sets it from the client's class)",
     ),
 ]
+Work = Callable[[Lease, bool], list[Result]]
+"""(lease, urgent) -> one result per doc."""
 
 
-def _json(body: dict) -> Response:
+def _answer(
+    req: AnalyzeRequest | FeaturesRequest,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    request_class: str | None,
+    op: str,
+    work: Work,
+    head: dict[str, Any],
+) -> Response:
+    """Check the limits, run `work` on the leased analyzer, and answer what produced the
+    results (analyzer, version, dictionaries), `head`, then the results."""
+    check_limits(req.docs, max_docs=settings.max_docs, max_doc_chars=settings.max_doc_chars)
+    lease = registry.get(req.analyzer, req.dictionary)
+    with metrics.track(req.analyzer, op) as track:
+        results = work(lease, request_class == headers.INTERACTIVE)
+        track(results)
+    a, user = lease.analyzer, lease.user_dictionary
+    body = {
+        "analyzer": a.name,
+        "analyzer_version": a.version,
+        "dictionary": a.dictionary,
+        "user_dictionary": None if user is None else user.to_json(),
+        **head,
+        "results": results,
+    }
     return Response(orjson.dumps(body), media_type="application/json")
 
 
@@ -40,27 +75,12 @@ def analyze_docs(
 ) -> Response:
     """Per doc, in order: POS-tagged morphemes (`op=pos`), their forms (`morphs`) or the nouns
     (`nouns`, by the analyzer's tagset). A doc that fails gets an `error` entry instead."""
-    check_limits(req.docs, max_docs=settings.max_docs, max_doc_chars=settings.max_doc_chars)
-    lease = registry.get(req.analyzer, req.dictionary)
-    with metrics.track(req.analyzer, req.op) as track:
-        results = analyze(
-            lease,
-            req.docs,
-            op=req.op,
-            options=dict(req.options),
-            urgent=request_class == "interactive",
-        )
-        track(results)
-    a = lease.analyzer
-    return _json(
-        {
-            "analyzer": a.name,
-            "analyzer_version": a.version,
-            "dictionary": a.dictionary,
-            "op": req.op,
-            "results": results,
-        }
-    )
+
+    def work(lease: Lease, urgent: bool) -> list[Result]:
+        return analyze(lease, req.docs, op=req.op, options=dict(req.options), urgent=urgent)
+
+    head = {"op": req.op}
+    return _answer(req, registry, settings, metrics, request_class, req.op, work, head)
 
 
 @router.post("/features", response_model=FeaturesResponse)
@@ -72,31 +92,25 @@ def features(
     request_class: RequestClass = None,
 ) -> Response:
     """Hashed morpheme n-gram features per doc under a feature spec; indices equal Spark ML
-    HashingTF's for the same term strings. The spec and its hash come back with them."""
-    check_limits(req.docs, max_docs=settings.max_docs, max_doc_chars=settings.max_doc_chars)
+    HashingTF's for the same term strings. The spec and its `spec_hash` come back with them,
+    and the user dictionary (name and version) when one is used."""
     spec = req.feature_spec()
-    lease = registry.get(req.analyzer, req.dictionary)
-    with metrics.track(req.analyzer, "features") as track:
-        results = featurize(
+
+    def work(lease: Lease, urgent: bool) -> list[Result]:
+        return featurize(
             lease,
             req.docs,
             spec,
             options=dict(req.options),
             return_terms=req.return_terms,
             return_tokens=req.return_tokens,
-            urgent=request_class == "interactive",
+            urgent=urgent,
         )
-        track(results)
-    a = lease.analyzer
-    return _json(
-        {
-            "analyzer": a.name,
-            "analyzer_version": a.version,
-            "dictionary": a.dictionary,
-            "num_features": spec.num_features,
-            "term_format": TERM_FORMAT,
-            "spec": spec.model_dump(mode="json"),
-            "spec_hash": spec.digest(a.name),
-            "results": results,
-        }
-    )
+
+    head = {
+        "num_features": spec.num_features,
+        "term_format": TERM_FORMAT,
+        "spec": spec.to_json(),
+        "spec_hash": spec_hash(spec, req.analyzer),
+    }
+    return _answer(req, registry, settings, metrics, request_class, "features", work, head)

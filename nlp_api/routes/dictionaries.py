@@ -20,7 +20,8 @@ router = APIRouter(prefix="/v1/dictionaries", tags=["dictionaries"])
 
 
 def _store(request: Request) -> DictionaryStore:
-    return request.app.state.dictionaries
+    store: DictionaryStore = request.app.state.dictionaries
+    return store
 
 
 DictionaryStoreDep = Annotated[DictionaryStore, Depends(_store)]
@@ -43,6 +44,8 @@ class DictionaryPut(BaseModel):
 
 
 class DictionarySummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str
     version: str = Field(description="first 12 hex digits of SHA-256 of the content")
     word_count: int
@@ -50,6 +53,8 @@ class DictionarySummary(BaseModel):
 
 
 class WordOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     form: str
     tag: str
     score: float | None = None

@@ -7,11 +7,12 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from pydantic import ValidationError
 
-from nlp_api import ApiSettings, Registry, Token, create_app
+from contracts import PROBLEM_CONTENT_TYPE, headers, problem_type
+from nlp_api import Analyzer, ApiSettings, Registry, Token, create_app
 from nlp_api._app import SETTINGS_ENV, app_from_env
 
 
-class Whitespace:
+class Whitespace(Analyzer):
     name, version, tagset, dictionary = "mecab", "fake 0", "mecab-ko-dic", "none"
     options: dict = {}
 
@@ -61,13 +62,15 @@ def analyze(c: TestClient, **headers: str) -> Response:
 
 def test_upstream_token_is_required_when_set() -> None:
     with guarded() as c:
-        for resp in (analyze(c), analyze(c, **{"X-Upstream-Token": "wrong"}), c.get("/docs")):
+        for resp in (analyze(c), analyze(c, **{headers.UPSTREAM_TOKEN: "wrong"}), c.get("/docs")):
             assert resp.status_code == 401
-            assert resp.headers["content-type"] == "application/problem+json"
+            assert resp.headers["content-type"] == PROBLEM_CONTENT_TYPE
             body = resp.json()
-            assert body["status"] == 401 and body["type"] == "about:blank"
-            assert "through the proxy" in body["detail"] and "X-Upstream-Token" in body["detail"]
-        assert analyze(c, **{"X-Upstream-Token": TOKEN}).status_code == 200
+            assert body["status"] == 401
+            assert body["type"] == problem_type("upstream-token-required")
+            assert "through the proxy" in body["detail"]
+            assert headers.UPSTREAM_TOKEN in body["detail"]
+        assert analyze(c, **{headers.UPSTREAM_TOKEN: TOKEN}).status_code == 200
 
 
 def test_probes_and_scrapes_need_no_upstream_token() -> None:

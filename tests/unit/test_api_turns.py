@@ -8,10 +8,10 @@ import time
 from nlp_api._registry import Lease
 from nlp_api._service import run_pos
 from nlp_api._turns import Turns
-from nlp_api.analyzers import Token
+from nlp_api.analyzers import Analyzer, Token
 
 
-class SlowAnalyzer:
+class SlowAnalyzer(Analyzer):
     """Takes 5 ms per doc and records the order in which docs were analysed."""
 
     name = "slow"

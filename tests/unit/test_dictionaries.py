@@ -17,12 +17,11 @@ from nlp_api._dictionaries import (
     DictionaryStore,
     InvalidDictionary,
     UserWord,
-    make_variant_builder,
 )
-from nlp_api._errors import DictionaryNotFound
+from nlp_api._errors import DictionaryNotFound, DictionaryUnusable
 from nlp_api._registry import Registry
+from nlp_api._variants import make_variant_builder
 from nlp_api.analyzers._userdict import (
-    DictionaryUnusable,
     analyzer_kwargs,
     jongseong,
     mecab_cost,
@@ -178,13 +177,17 @@ def test_variant_key_follows_puts(store: DictionaryStore, tmp_path: Path) -> Non
     with pytest.raises(DictionaryNotFound):
         variants("kiwi", "movies")
     first = store.put("movies", WORDS)
-    key, _ = variants("kiwi", "movies")
+    key = variants("kiwi", "movies").key
     assert key == f"kiwi:movies:{first.version}"
-    assert variants("kiwi", "movies")[0] == key
-    assert variants("mecab", "movies")[0] != key
+    assert variants("kiwi", "movies").dictionary.to_json() == {
+        "name": "movies",
+        "version": first.version,
+    }
+    assert variants("kiwi", "movies").key == key
+    assert variants("mecab", "movies").key != key
     # a PUT through another store on the same directory (another API instance)
     second = DictionaryStore(store.root).put("movies", WORDS[:1])
-    assert variants("kiwi", "movies")[0] == f"kiwi:movies:{second.version}"
+    assert variants("kiwi", "movies").key == f"kiwi:movies:{second.version}"
     store.delete("movies")
     with pytest.raises(DictionaryNotFound):
         variants("kiwi", "movies")
@@ -194,13 +197,13 @@ def test_variant_rejects_tags_the_backend_lacks(store: DictionaryStore, tmp_path
     store.put("d", [UserWord("꿀잼", "NNP"), UserWord("★★", "SY")])
     store.put("closed", [UserWord("뷁", "NNB")])
     variants = make_variant_builder(store, tmp_path)
-    assert variants("mecab", "d")[0].startswith("mecab:d:")  # SY is mecab-ko-dic's
+    assert variants("mecab", "d").key.startswith("mecab:d:")  # SY is mecab-ko-dic's
     for backend in ("kiwi", "komoran"):
         with pytest.raises(DictionaryUnusable, match=f"{backend} takes no user words tagged SY"):
             variants(backend, "d")
     with pytest.raises(DictionaryUnusable, match="NNB"):  # mecab-ko-dic: ids by form
         variants("mecab", "closed")
-    assert variants("kiwi", "closed")[0].startswith("kiwi:closed:")
+    assert variants("kiwi", "closed").key.startswith("kiwi:closed:")
 
 
 def test_analyzer_kwargs(store: DictionaryStore, tmp_path: Path) -> None:

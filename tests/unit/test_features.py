@@ -1,10 +1,13 @@
-"""Term construction and hashing: the definition every stage shares."""
+"""Term construction and hashing: the contract's definition, as the API applies it to tokens."""
 
 from __future__ import annotations
 
 import pytest
 
-from nlp_api import Token, hash_terms, ngram_terms, term_index
+import contracts
+from contracts import FeatureSpec, hash_terms, spec_hash, term_index
+from nlp_api import Token, token_terms
+from nlp_api import _features as features
 
 
 def toks(*pairs: str) -> list[Token]:
@@ -12,10 +15,21 @@ def toks(*pairs: str) -> list[Token]:
 
 
 def test_unigrams_then_bigrams_in_order() -> None:
-    terms = ngram_terms(toks("영화/NNG", "가/JKS", "좋/VA"))
+    terms = token_terms(toks("영화/NNG", "가/JKS", "좋/VA"))
     assert terms == ["영화/NNG", "가/JKS", "좋/VA", "영화/NNG 가/JKS", "가/JKS 좋/VA"]
-    assert ngram_terms(toks("영화/NNG"), (2, 2)) == []
-    assert ngram_terms([]) == []
+    assert token_terms(toks("영화/NNG"), (2, 2)) == []
+    assert token_terms([]) == []
+
+
+def test_the_api_hashes_with_the_contracts_code() -> None:
+    assert features.hash_terms is contracts.hash_terms
+    assert features.ngram_terms is contracts.ngram_terms
+    spec = FeatureSpec(ngram_range=(1, 2), num_features=2**10, binary=True)
+    terms, indices, values = features.doc_features(
+        toks("영화/NNG", "영화/NNG"), spec, "mecab-ko-dic"
+    )
+    assert terms == ["영화/NNG", "영화/NNG", "영화/NNG 영화/NNG"]
+    assert (indices, values) == (hash_terms(terms, 2**10)[0], [1.0, 1.0])
 
 
 @pytest.mark.parametrize("n", [1, 7, 2**20, 2**31 - 1])
@@ -35,3 +49,27 @@ def test_hash_terms_counts_collisions_and_sorts() -> None:
     assert indices == sorted(indices) == sorted(set(indices))
     assert sum(values) == 4.0
     assert hash_terms([], 16) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("spec", "analyzer", "expected"),
+    [
+        ({}, "mecab", "e925a75464a72460"),
+        (
+            {"pos_filter": "nouns", "ngram_range": [1, 1], "binary": True},
+            "kiwi",
+            "6a79eed5578901c9",
+        ),
+        (
+            {"pos_filter": ["NN", "VV"], "stopwords": ["영화", "정말"], "num_features": 1024},
+            "okt",
+            "f6bef9a510242900",
+        ),
+    ],
+)
+def test_spec_hash_is_what_the_api_answered_before_contracts(
+    spec: dict, analyzer: str, expected: str
+) -> None:
+    """Values computed by the API's own `FeatureSpec.digest` before it moved to `contracts`:
+    feature tables written then keep their recipe's name."""
+    assert spec_hash(FeatureSpec.from_json(spec), analyzer) == expected

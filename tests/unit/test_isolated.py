@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nlp_api._errors import AnalyzerNotReady, AnalyzerUnavailable
-from nlp_api._isolated import DocTimeout, IsolatedAnalyzer
+from nlp_api._errors import AnalyzerNotReady, AnalyzerUnavailable, DocTimeout
+from nlp_api._isolated import IsolatedAnalyzer
 from nlp_api.analyzers import Option, Token
 
 FAKE = "test_isolated:slow_fake"
