@@ -1,14 +1,22 @@
-"""Shared fixtures: the real sample data, and real servers on loopback started per session."""
+"""Shared fixtures: the real sample data, and real servers on loopback started per session.
+
+A test that needs something missing (a Redis, the redis-server binary) says what and how to
+get it: it fails under CI (``CI`` set) and is skipped with that reason elsewhere (``-ra``
+lists the reasons).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 import pytest
+from _loopback import RedisServer
 
 from nlpfeat._services import free_port, redis_reachable, service
 
@@ -22,18 +30,41 @@ def reviews() -> pd.DataFrame:
     return pd.read_csv(SAMPLE, sep="\t", quoting=3, dtype={"id": str, "document": str})
 
 
+def missing(message: str) -> NoReturn:
+    """Fail under CI, else skip, with ``message`` saying what is missing and how to get it."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
+    """The shared Redis (``REDIS_URL``, default 127.0.0.1:6379/0)."""
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     if not redis_reachable(url):
-        message = (
+        missing(
             f"no Redis at {url}: start one with `redis-server --port 6379 --save ''` "
             "(.ci/run does) or set REDIS_URL"
         )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
     return url
+
+
+@pytest.fixture(scope="session")
+def redis_server_binary() -> str:
+    """Path of the redis-server binary, for tests that start a Redis of their own."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        missing("redis-server is not on PATH: apt-get install redis-server")
+    return binary
+
+
+@pytest.fixture
+def redis_server(redis_server_binary: str) -> Iterator[RedisServer]:
+    """A started redis-server of this test's own on a spare port (stop, start again, pause,
+    resume at will, the shared one is untouched); stopped afterwards."""
+    server = RedisServer(redis_server_binary).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _loopback import RedisServer
 
 from nlpfeat._services import free_port, service
-
-pytest_plugins = ["conftest_proxy"]
 
 TOKEN = "cluster-upstream-token"
 JOB_KEY = "cluster-job-key-0123"
@@ -193,17 +192,17 @@ def degraded(proxy: str) -> bool:
 
 @pytest.mark.slow
 def test_redis_stopped_and_resumed_then_an_api_killed_under_load(
-    tmp_path: Path, private_redis
+    tmp_path: Path, redis_server: RedisServer
 ) -> None:
     rate = 20.0
-    with cluster(tmp_path, private_redis.url, job_rate=rate) as (proxies, _apis, procs):
+    with cluster(tmp_path, redis_server.url, job_rate=rate) as (proxies, _apis, procs):
         with Load(proxies, JOB_KEY) as load:
             time.sleep(1.0)
-            private_redis.pause()
+            redis_server.pause()
             paused = time.monotonic()
             time.sleep(3.0)
             assert all(degraded(p) for p in proxies), "both replicas limit locally"
-            private_redis.resume()
+            redis_server.resume()
             resumed = time.monotonic()
             while any(degraded(p) for p in proxies) and time.monotonic() - resumed < 5:
                 time.sleep(0.05)

@@ -15,8 +15,6 @@ import redis
 
 import proxy
 
-pytest_plugins = ["conftest_proxy"]
-
 TINY_RATE = 1e-6
 
 

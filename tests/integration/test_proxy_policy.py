@@ -16,8 +16,6 @@ from aiohttp import web
 
 from proxy import ProxyConfig, create_app
 
-pytest_plugins = ["conftest_proxy"]
-
 WEB_KEY = "web-key-0123456789"
 JOB_KEY = "job-key-0123456789"
 OFF_KEY = "off-key-0123456789"

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import subprocess
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 import redis
+from _fakes import FakeClock
+from _loopback import RedisServer
 
 from proxy import Decision, GCRAPolicy, Limiter, MemoryStore, RedisStore
 from proxy._errors import LimiterUnavailable
-
-pytest_plugins = ["conftest_proxy"]
 
 TINY_RATE = 1e-6
 StoreFactory = Callable[[GCRAPolicy], Limiter]
@@ -140,18 +137,10 @@ def test_redis_key_is_hash_tagged_and_expires(redis_url: str, redis_prefix: str)
         client.close()
 
 
-class StepClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_unreachable_redis_falls_back_quickly_and_warns_once(
     dead_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = StepClock()
+    clock = FakeClock(start=0.0)
 
     async def main() -> list[Decision]:
         store = RedisStore.from_url(
@@ -178,50 +167,17 @@ def test_unreachable_redis_falls_back_quickly_and_warns_once(
     assert "in-process" in warnings[0].getMessage()
 
 
-@pytest.fixture
-def own_redis(dead_port: int) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    """Start (and restart) a private redis-server on a spare port; stopped afterwards."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        cmd = [binary, "--port", str(dead_port), "--save", "", "--appendonly", "no"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-        procs.append(proc)
-        client = redis.Redis(port=dead_port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-            finally:
-                client.close()
-        return proc
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(5)
-
-
 def test_redis_outage_and_recovery(
-    own_redis: Callable[[], subprocess.Popen[bytes]],
-    dead_port: int,
+    redis_server: RedisServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Killed: the breaker opens on the refused connection; restarted: the background probe
     closes it without any request having to wait on Redis."""
-    server = own_redis()
+    server = redis_server
 
     async def main() -> list[bool]:
         store = RedisStore.from_url(
-            f"redis://127.0.0.1:{dead_port}/0",
+            server.url,
             GCRAPolicy(rate=TINY_RATE, burst=50),
             retry_interval=0.05,
         )
@@ -229,11 +185,10 @@ def test_redis_outage_and_recovery(
         try:
             await store.hit("k")
             states.append(store.degraded)
-            server.terminate()
-            server.wait(5)
+            server.stop()
             assert (await store.hit("k")).allowed
             states.append(store.degraded)
-            own_redis()
+            server.start()
             for _ in range(100):
                 await asyncio.sleep(0.02)
                 if not store.degraded:
@@ -294,7 +249,7 @@ def test_while_redis_is_down_each_replica_enforces_its_share(
         store = RedisStore.from_url(
             f"redis://127.0.0.1:{dead_port}/0",
             GCRAPolicy(rate=TINY_RATE, burst=4),
-            clock=StepClock(),
+            clock=FakeClock(start=0.0),
             replicas=2,
             on_failure=on_failure,  # type: ignore[arg-type]
         )
@@ -313,7 +268,7 @@ def test_closed_failure_policy_refuses_while_redis_is_down(dead_port: int) -> No
         store = RedisStore.from_url(
             f"redis://127.0.0.1:{dead_port}/0",
             GCRAPolicy(rate=1.0, burst=4),
-            clock=StepClock(),
+            clock=FakeClock(start=0.0),
             on_failure="closed",
         )
         try:
@@ -344,18 +299,18 @@ def test_replicas_count_each_other_through_heartbeats(redis_url: str, redis_pref
 
 
 def test_a_stopped_redis_costs_a_request_at_most_the_timeout(
-    private_redis: Any,
+    redis_server: RedisServer,
 ) -> None:
     """SIGSTOP: the socket stays open but nothing answers; the breaker must open fast."""
 
     async def main() -> list[float]:
         store = RedisStore.from_url(
-            private_redis.url, GCRAPolicy(rate=1000.0, burst=100), timeout=0.005
+            redis_server.url, GCRAPolicy(rate=1000.0, burst=100), timeout=0.005
         )
         try:
             await store.hit("k")
             assert not store.degraded
-            private_redis.pause()
+            redis_server.pause()
             latencies = []
             for _ in range(20):
                 started = time.perf_counter()
@@ -364,7 +319,7 @@ def test_a_stopped_redis_costs_a_request_at_most_the_timeout(
             assert store.degraded
             return latencies
         finally:
-            private_redis.resume()
+            redis_server.resume()
             await store.aclose()
 
     latencies = asyncio.run(main())

@@ -12,24 +12,21 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import httpx
 import pytest
+from _loopback import LoopThread, echo_app
 from aiohttp import web
 
+from nlpfeat._services import free_port
 from proxy._config import UpstreamConfig
 from proxy._errors import UpstreamError
 from proxy._forward import Forwarder, open_session
 from proxy._metrics import ProxyMetrics
 from proxy._problems import upstream_problem
 from proxy._upstreams import UpstreamPool
-
-if TYPE_CHECKING:
-    from conftest_proxy import LoopThread
-
-pytest_plugins = ["conftest_proxy"]
 
 TOKEN = "upstream-secret-token"
 FORWARDER = web.AppKey("forwarder", Forwarder)
@@ -98,21 +95,9 @@ def counting_app(
             return web.Response(status=ready)
         return await handler(request)
 
-    app = _echo_app()
+    app = echo_app()
     app.middlewares.append(note)
     return app
-
-
-def _echo_app() -> web.Application:
-    from conftest_proxy import echo_app  # imported once pytest_plugins has registered it
-
-    return echo_app()
-
-
-def _free_port() -> int:
-    from conftest_proxy import free_port
-
-    return free_port()
 
 
 @pytest.fixture
@@ -156,7 +141,7 @@ def served_by(resp: httpx.Response) -> str:
 def test_requests_spread_over_two_upstreams(
     servers: Callable[[web.Application], str], rig: Callable[..., Rig]
 ) -> None:
-    a, b = servers(_echo_app()), servers(_echo_app())
+    a, b = servers(echo_app()), servers(echo_app())
     proxy = rig([a, b])
     with httpx.Client(base_url=proxy.url) as client:
         responses = [client.post("/v1/pos", json={"text": "안녕"}) for _ in range(10)]
@@ -169,7 +154,7 @@ def test_requests_spread_over_two_upstreams(
 def test_concurrent_requests_go_to_the_least_busy_upstream(
     servers: Callable[[web.Application], str], rig: Callable[..., Rig]
 ) -> None:
-    a, b = servers(_echo_app()), servers(_echo_app())
+    a, b = servers(echo_app()), servers(echo_app())
     proxy = rig([a, b])
 
     async def burst() -> list[httpx.Response]:
@@ -201,7 +186,7 @@ def test_upstream_not_ready_gets_no_traffic_after_a_check(
     servers: Callable[[web.Application], str], rig: Callable[..., Rig]
 ) -> None:
     loading_seen: list[str] = []
-    ready = servers(_echo_app())
+    ready = servers(echo_app())
     loading = servers(counting_app(loading_seen, ready=503))
     proxy = rig([loading, ready], token=TOKEN)
     proxy.check()
@@ -231,7 +216,7 @@ def test_readiness_check_sends_the_upstream_token_and_readmits(
 def test_passing_check_ends_an_ejection_for_connect_errors(
     servers: Callable[[web.Application], str], rig: Callable[..., Rig]
 ) -> None:
-    url = servers(_echo_app())
+    url = servers(echo_app())
     proxy = rig([url], eject_after=1, eject_seconds=60)
     up = proxy.pool.upstreams[0]
     proxy.pool.record(up, ok=False, kind="connect")
@@ -281,7 +266,7 @@ def test_without_a_token_a_client_sent_one_is_still_dropped(
 def test_all_dead_gets_502_naming_each_then_503_once_ejected(
     rig: Callable[..., Rig], dead_port: int
 ) -> None:
-    dead = [f"http://127.0.0.1:{dead_port}", f"http://127.0.0.1:{_free_port()}"]
+    dead = [f"http://127.0.0.1:{dead_port}", f"http://127.0.0.1:{free_port()}"]
     proxy = rig(dead, eject_after=1, eject_seconds=30)
     resp = httpx.post(f"{proxy.url}/v1/pos", json={"text": "안녕"})
     assert resp.status_code == 502

@@ -6,20 +6,10 @@ import asyncio
 import math
 
 import pytest
+from _fakes import FakeClock
 
 from proxy import Decision, GCRAPolicy, MemoryStore
 from proxy._gcra import MICROS
-
-
-class FakeClock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def run_offers(store: MemoryStore, clock: FakeClock, times: list[float]) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from _fakes import FakeClock
 
 from proxy._config import UpstreamConfig
 from proxy._errors import NoHealthyUpstream
@@ -12,14 +13,6 @@ from proxy._metrics import ProxyMetrics
 from proxy._upstreams import Upstream, UpstreamPool
 
 A, B, C = "http://127.0.0.1:8001", "http://127.0.0.1:8002", "http://127.0.0.1:8003"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make_pool(

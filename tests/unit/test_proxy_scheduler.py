@@ -6,17 +6,10 @@ import asyncio
 from typing import Any
 
 import pytest
+from _fakes import FakeClock
 
 from proxy._config import CapacityConfig, ClientConfig
 from proxy._scheduler import ClientState, Refused, Scheduler
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def client(name: str, klass: str = "batch", **fields: Any) -> ClientState:
@@ -24,7 +17,7 @@ def client(name: str, klass: str = "batch", **fields: Any) -> ClientState:
     return ClientState(ClientConfig(name=name, key="k" * 16 + name, klass=klass, **base | fields))
 
 
-def scheduler(max_in_flight: int, reserved: float, clock: Clock) -> Scheduler:
+def scheduler(max_in_flight: int, reserved: float, clock: FakeClock) -> Scheduler:
     capacity = CapacityConfig(max_in_flight=max_in_flight, interactive_reserved=reserved)
     return Scheduler(capacity, clock=clock, lend_after=1.0)
 
@@ -42,7 +35,7 @@ async def pending(s: Scheduler, c: ClientState, deadline: float = FAR) -> asynci
 
 def test_batch_leaves_the_reserve_to_interactive_then_borrows_it_when_quiet() -> None:
     async def main() -> None:
-        clock = Clock()
+        clock = FakeClock()
         s = scheduler(4, 0.25, clock)
         web, job = client("web", "interactive"), client("job")
         await s.acquire(web, FAR)
@@ -64,7 +57,7 @@ def test_batch_leaves_the_reserve_to_interactive_then_borrows_it_when_quiet() ->
 
 def test_a_freed_slot_goes_to_the_interactive_waiter_before_earlier_batch_ones() -> None:
     async def main() -> None:
-        s = scheduler(2, 0.0, Clock())
+        s = scheduler(2, 0.0, FakeClock())
         web, job = client("web", "interactive"), client("job")
         await s.acquire(job, FAR)
         await s.acquire(job, FAR)
@@ -82,7 +75,7 @@ def test_a_freed_slot_goes_to_the_interactive_waiter_before_earlier_batch_ones()
 
 def test_batch_clients_take_turns_whatever_their_queue_lengths() -> None:
     async def main() -> list[str]:
-        s = scheduler(1, 0.0, Clock())
+        s = scheduler(1, 0.0, FakeClock())
         big, small = client("big"), client("small")
         await s.acquire(big, FAR)
         order: list[str] = []
@@ -111,7 +104,7 @@ def test_batch_clients_take_turns_whatever_their_queue_lengths() -> None:
 
 def test_per_client_in_flight_cap_lets_another_client_use_the_slot() -> None:
     async def main() -> None:
-        s = scheduler(4, 0.0, Clock())
+        s = scheduler(4, 0.0, FakeClock())
         capped, other = client("capped", max_in_flight=1), client("other")
         await s.acquire(capped, FAR)
         waiting = await pending(s, capped)
@@ -125,7 +118,7 @@ def test_per_client_in_flight_cap_lets_another_client_use_the_slot() -> None:
 
 def test_full_queue_and_hopeless_deadline_are_refused_at_once_with_the_predicted_wait() -> None:
     async def main() -> None:
-        clock = Clock()
+        clock = FakeClock()
         s = scheduler(1, 0.0, clock)
         job = client("job", queue_cap=2)
         await s.acquire(job, FAR)
@@ -149,7 +142,7 @@ def test_full_queue_and_hopeless_deadline_are_refused_at_once_with_the_predicted
 
 def test_a_waiter_past_its_deadline_leaves_the_queue_and_the_next_one_gets_the_slot() -> None:
     async def main() -> None:
-        clock = Clock()
+        clock = FakeClock()
         s = scheduler(1, 0.0, clock)
         a, b = client("a"), client("b")
         await s.acquire(a, FAR)
@@ -173,7 +166,7 @@ def test_two_saturating_batch_clients_ten_times_apart_get_equal_shares() -> None
     """Closed loops of 4 and 40 workers, each request holding its slot 2 ms."""
 
     async def main() -> dict[str, int]:
-        s = scheduler(8, 0.25, Clock())
+        s = scheduler(8, 0.25, FakeClock())
         a, b = client("a"), client("b")
         done = {"a": 0, "b": 0}
         stop = asyncio.Event()
@@ -201,7 +194,7 @@ def test_two_saturating_batch_clients_ten_times_apart_get_equal_shares() -> None
 
 
 def test_try_take_never_waits_and_respects_the_same_rules() -> None:
-    s = scheduler(2, 0.0, Clock())
+    s = scheduler(2, 0.0, FakeClock())
     job = client("job", max_in_flight=1)
     assert s.try_take(job)
     assert not s.try_take(job), "the client's own cap"

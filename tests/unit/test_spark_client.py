@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
+from _fakes import FakeClock as Clock
 
 from spark_udfs import FeaturesClient, FeaturizeOptions, RetryPolicy, features_frame
 from spark_udfs._featurize import _feature_spec
@@ -54,21 +55,6 @@ class Upstream:
                 raise step
             return step
         return ok(json.loads(request.content)["docs"])
-
-
-class Clock:
-    """A monotonic clock that only moves when someone sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 Use = Callable[[FeaturesClient], Coroutine[Any, Any, Any]]

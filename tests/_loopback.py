@@ -1,7 +1,8 @@
-"""Fixtures for the proxy integration tests (loaded with ``pytest_plugins``).
+"""Real servers on loopback for the integration tests: an asyncio loop in a thread, aiohttp
+apps on fresh ports, the fake NLP API, and a redis-server of a test's own.
 
-Servers run on a private event loop in a background thread so that tests can stay plain
-synchronous functions and use a real blocking HTTP client against real sockets.
+Imported as ``_loopback`` (``tests/`` is on ``sys.path``); the fixtures around these live in
+``tests/conftest.py`` and ``tests/integration/conftest.py``.
 """
 
 from __future__ import annotations
@@ -10,36 +11,30 @@ import asyncio
 import gzip
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
-import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-import pytest
 import redis
 from aiohttp import web
 
-from proxy import ProxySettings, create_app
+from nlpfeat._services import free_port
+
+__all__ = ["GZIPPED", "LoopThread", "RedisServer", "echo_app", "serve"]
 
 T = TypeVar("T")
 
 GZIPPED = gzip.compress("압축된 본문 ".encode() * 50, mtime=0)
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (bound and released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+"""The exact bytes ``/gzip`` of the fake upstream answers with."""
 
 
 class LoopThread:
-    """An asyncio loop running in a daemon thread; ``call`` runs a coroutine on it."""
+    """An asyncio loop running in a daemon thread; ``call`` runs a coroutine on it, so tests
+    stay plain synchronous functions with a real blocking HTTP client on real sockets."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -124,110 +119,51 @@ def echo_app() -> web.Application:
     return app
 
 
-@pytest.fixture
-def dead_port() -> int:
-    """A localhost port with nothing listening on it."""
-    return free_port()
+class RedisServer:
+    """A redis-server of a test's own on a spare port, never the shared one on 6379: it may
+    be stopped and started again on the same port, or paused (SIGSTOP) and resumed."""
 
+    def __init__(self, binary: str, port: int | None = None) -> None:
+        self.binary = binary
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
 
-@pytest.fixture
-def gzipped_body() -> bytes:
-    """The exact bytes ``/gzip`` of the fake upstream answers with."""
-    return GZIPPED
-
-
-@pytest.fixture
-def loop_thread() -> Iterator[LoopThread]:
-    loop = LoopThread()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def servers(loop_thread: LoopThread) -> Iterator[Callable[[web.Application], str]]:
-    """Start aiohttp apps on the loop thread; all are cleaned up after the test."""
-    runners: list[web.AppRunner] = []
-
-    def start(app: web.Application) -> str:
-        runner, url = loop_thread.call(serve(app))
-        runners.append(runner)
-        return url
-
-    yield start
-    for runner in reversed(runners):
-        loop_thread.call(runner.cleanup())
-
-
-@pytest.fixture
-def upstream(servers: Callable[[web.Application], str]) -> str:
-    """Base URL of a running fake NLP API."""
-    return servers(echo_app())
-
-
-@pytest.fixture
-def start_proxy(servers: Callable[[web.Application], str]) -> Callable[..., str]:
-    """``start_proxy(upstream=..., rate=..., burst=..., **settings)`` -> the proxy's URL."""
-
-    def start(**fields: Any) -> str:
-        return servers(create_app(ProxySettings(**fields)))
-
-    return start
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards."""
-    prefix = f"test-proxy-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
-class PrivateRedis:
-    """A redis-server of the test's own on a spare port: it may be stopped and resumed
-    (SIGSTOP/SIGCONT) without touching the shared one on 6379."""
-
-    def __init__(self, binary: str, port: int) -> None:
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        cmd = [binary, "--port", str(port), "--save", "", "--appendonly", "no"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-        client = redis.Redis(port=port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 5
+    def start(self, timeout: float = 5.0) -> RedisServer:
+        """Launch it and return once it answers PING."""
+        cmd = [self.binary, "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        self.proc = proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + timeout
         try:
             while True:
                 try:
                     client.ping()
-                    return
+                    return self
                 except redis.ConnectionError:
-                    if time.monotonic() > deadline or self.proc.poll() is not None:
+                    if time.monotonic() > deadline or proc.poll() is not None:
                         raise
                     time.sleep(0.02)
         finally:
             client.close()
 
     def pause(self) -> None:
-        os.kill(self.proc.pid, signal.SIGSTOP)
+        os.kill(self._running().pid, signal.SIGSTOP)
 
     def resume(self) -> None:
-        os.kill(self.proc.pid, signal.SIGCONT)
+        os.kill(self._running().pid, signal.SIGCONT)
 
-    def close(self) -> None:
-        self.resume()
-        self.proc.terminate()
+    def stop(self) -> None:
+        """Terminate it (resumed first, if paused); ``start`` may bring it back."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.resume()
+            self.proc.terminate()
         self.proc.wait(5)
+        self.proc = None
 
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed: apt-get install redis-server")
-    server = PrivateRedis(binary, free_port())
-    yield server
-    server.close()
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self.proc is None:
+            raise RuntimeError(f"redis-server on port {self.port} is not started")
+        return self.proc
