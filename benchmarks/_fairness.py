@@ -29,8 +29,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from _fleet import ClientSpec, ProxySpec
 from _load import Recording
+from _proxy_config import ClientSpec, ProxySpec
 from _report import Outcome
 from _scenario import Context, Options, metric, metrics, model_busy, run_load
 

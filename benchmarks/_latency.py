@@ -9,10 +9,11 @@ import time
 from collections.abc import Iterator
 
 import numpy as np
-from _fleet import ClientSpec, ProxySpec, Server
 from _load import Recording
+from _proxy_config import ClientSpec, ProxySpec
 from _report import Outcome
 from _scenario import Context, run_load
+from _servers import Server
 
 __all__ = ["latency", "throughput"]
 

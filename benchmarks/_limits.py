@@ -14,10 +14,11 @@ from typing import Any
 
 import httpx
 import numpy as np
-from _fleet import ClientSpec, ProxySpec, Server
 from _load import Recording
+from _proxy_config import ClientSpec, ProxySpec
 from _report import Outcome
 from _scenario import Context, metric, metrics, run_load
+from _servers import Server
 
 __all__ = ["one_replica", "redis_outage", "two_replicas"]
 
@@ -47,17 +48,18 @@ def _stream(urls: list[str], rate: float, duration: float) -> dict[str, Any]:
     }
 
 
-def _admission(ctx: Context, replicas: int) -> tuple[Recording, float]:
+def _admission(
+    ctx: Context, replicas: int, scenario: str, setup: str
+) -> tuple[Outcome, Recording, float, int, int]:
+    """3R offered to `replicas` proxies sharing one Redis: the scenario's outcome, the
+    recording, R·T+B, and the admitted and refused counts (also in the outcome's figures)."""
     o = ctx.options
+    out = Outcome(scenario, setup)
     redis, upstream = ctx.fleet.redis(), ctx.fleet.model(slots=0)
     proxies = _limited_proxies(ctx, replicas, redis, upstream)
     ctx.ui.note(f"{replicas} proxy replica(s) on {redis.url}, offering {3 * o.rate:g} req/s")
     stream = _stream([p.url for p in proxies], 3 * o.rate, o.duration)
     rec = ctx.load(f"offered 3R for {o.duration:g} s", [stream])[_CLIENT]
-    return rec, o.rate * o.duration + o.burst
-
-
-def _counts(out: Outcome, rec: Recording) -> tuple[int, int]:
     admitted, refused = rec.count(200), rec.count(429)
     out.figures.update(
         admitted=admitted,
@@ -67,18 +69,18 @@ def _counts(out: Outcome, rec: Recording) -> tuple[int, int]:
         sent=len(rec),
         errors=rec.errors,
     )
-    return admitted, refused
+    return out, rec, o.rate * o.duration + o.burst, admitted, refused
 
 
 def one_replica(ctx: Context) -> Outcome:
     o = ctx.options
-    out = Outcome(
+    out, rec, nominal, admitted, refused = _admission(
+        ctx,
+        1,
         "one-replica",
         f"1 replica, Redis limiter, R={o.rate:g}/s B={o.burst}, {3 * o.rate:g} req/s fixed-rate "
         f"for {o.duration:g} s, queue_cap 0 (no-op upstream)",
     )
-    rec, nominal = _admission(ctx, 1)
-    admitted, refused = _counts(out, rec)
     bound = o.rate * rec.span() + o.burst
     out.figures.update(nominal=nominal, bound=bound, rate=o.rate, burst=o.burst)
     off = admitted / nominal - 1
@@ -94,13 +96,9 @@ def one_replica(ctx: Context) -> Outcome:
 
 def two_replicas(ctx: Context) -> Outcome:
     o = ctx.options
-    out = Outcome(
-        "two-replicas",
-        f"2 replicas sharing one Redis, R={o.rate:g}/s B={o.burst}, {3 * o.rate:g} req/s "
-        f"round-robin over both for {o.duration:g} s",
-    )
-    rec, nominal = _admission(ctx, 2)
-    admitted, refused = _counts(out, rec)
+    setup = f"2 replicas sharing one Redis, R={o.rate:g}/s B={o.burst}, {3 * o.rate:g} req/s "
+    setup += f"round-robin over both for {o.duration:g} s"
+    out, rec, nominal, admitted, refused = _admission(ctx, 2, "two-replicas", setup)
     limit = 1.02 * o.rate * o.duration + o.burst
     split = [int(((rec.route == i) & (rec.status == 200)).sum()) for i in (0, 1)]
     out.figures.update(nominal=nominal, limit=limit, per_replica=split)

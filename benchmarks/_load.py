@@ -28,7 +28,6 @@ import itertools
 import random
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,28 +35,13 @@ from typing import Any
 import aiohttp
 import numpy as np
 import orjson
+from _data import cycled_bodies, read_reviews
 
-__all__ = ["Recording", "Stream", "load_docs", "make_bodies", "run_spec"]
+from contracts import headers as h
+
+__all__ = ["Recording", "Stream", "run_spec"]
 
 _COLUMNS = ("send", "latency", "status", "route", "lag")
-
-
-def load_docs(path: Path, n: int | None = None) -> list[str]:
-    """Non-empty review texts from a reviews TSV (``id, document, label, ...``)."""
-    import pandas as pd
-
-    df = pd.read_csv(path, sep="\t", quoting=3, usecols=["document"], nrows=n)
-    docs = df["document"].fillna("").astype(str).str.strip()
-    return [d for d in docs if d]
-
-
-def make_bodies(docs: Sequence[str], per_request: int, limit: int = 256) -> list[bytes]:
-    """Up to ``limit`` distinct /v1/analyze bodies of ``per_request`` docs each (mecab)."""
-    cycle = itertools.cycle(docs)
-    return [
-        orjson.dumps({"analyzer": "mecab", "docs": list(itertools.islice(cycle, per_request))})
-        for _ in range(limit)
-    ]
 
 
 @dataclass
@@ -84,7 +68,7 @@ class Stream:
     def request_headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", **self.headers}
         if self.api_key:
-            headers["X-API-Key"] = self.api_key
+            headers[h.API_KEY] = self.api_key
         return headers
 
     def pick(self, index: int, offset: float) -> int:
@@ -110,24 +94,21 @@ class Stream:
 
 
 class _Recorder:
-    def __init__(self) -> None:
+    """Sends one stream's requests on one session and records each (`_COLUMNS`)."""
+
+    def __init__(self, session: aiohttp.ClientSession, stream: Stream) -> None:
+        self.session = session
+        self.headers = stream.request_headers()
+        self.urls = [u.rstrip("/") + stream.path for u in stream.urls]
         self.rows: list[tuple[float, float, int, int, float]] = []
         self.errors: dict[str, int] = {}
 
-    async def send(
-        self,
-        session: aiohttp.ClientSession,
-        url: str,
-        route: int,
-        body: bytes,
-        headers: dict[str, str],
-        due: float | None,
-    ) -> None:
+    async def send(self, route: int, body: bytes, due: float | None) -> None:
         sent = time.monotonic()
         try:
-            async with session.post(url, data=body, headers=headers) as resp:
-                await resp.read()
-                status = resp.status
+            async with self.session.post(self.urls[route], data=body, headers=self.headers) as r:
+                await r.read()
+                status = r.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             status = 0
             kind = type(exc).__name__
@@ -137,15 +118,7 @@ class _Recorder:
         self.rows.append((sent, done - sent, status, route, lag))
 
 
-async def _open_loop(
-    session: aiohttp.ClientSession,
-    stream: Stream,
-    bodies: list[bytes],
-    begin: float,
-    rec: _Recorder,
-) -> None:
-    headers = stream.request_headers()
-    urls = [u.rstrip("/") + stream.path for u in stream.urls]
+async def _open_loop(rec: _Recorder, stream: Stream, bodies: list[bytes], begin: float) -> None:
     pending: set[asyncio.Task[None]] = set()
     for i, offset in enumerate(stream.arrivals()):
         due = begin + float(offset)
@@ -153,34 +126,22 @@ async def _open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         route = stream.pick(i, float(offset))
-        task = asyncio.create_task(
-            rec.send(session, urls[route], route, bodies[i % len(bodies)], headers, due)
-        )
+        task = asyncio.create_task(rec.send(route, bodies[i % len(bodies)], due))
         pending.add(task)
         task.add_done_callback(pending.discard)
     if pending:
         await asyncio.gather(*pending)
 
 
-async def _closed_loop(
-    session: aiohttp.ClientSession,
-    stream: Stream,
-    bodies: list[bytes],
-    begin: float,
-    rec: _Recorder,
-) -> None:
-    headers = stream.request_headers()
-    urls = [u.rstrip("/") + stream.path for u in stream.urls]
+async def _closed_loop(rec: _Recorder, stream: Stream, bodies: list[bytes], begin: float) -> None:
     end = begin + stream.duration
     counter = itertools.count()
 
     async def worker(k: int) -> None:
         rnd = random.Random(stream.seed * 1000 + k)
         while (now := time.monotonic()) < end:
-            i = next(counter)
-            route = stream.pick(i, now - begin)
-            body = bodies[rnd.randrange(len(bodies))]
-            await rec.send(session, urls[route], route, body, headers, None)
+            route = stream.pick(next(counter), now - begin)
+            await rec.send(route, bodies[rnd.randrange(len(bodies))], None)
 
     delay = begin - time.monotonic()
     if delay > 0:
@@ -189,14 +150,12 @@ async def _closed_loop(
 
 
 async def _run_stream(stream: Stream, bodies: list[bytes], begin: float) -> dict[str, Any]:
-    rec = _Recorder()
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=stream.timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        if stream.mode == "closed":
-            await _closed_loop(session, stream, bodies, begin, rec)
-        else:
-            await _open_loop(session, stream, bodies, begin, rec)
+        rec = _Recorder(session, stream)
+        loop = _closed_loop if stream.mode == "closed" else _open_loop
+        await loop(rec, stream, bodies, begin)
     columns = list(zip(*rec.rows, strict=True)) if rec.rows else [()] * len(_COLUMNS)
     out: dict[str, Any] = {name: list(col) for name, col in zip(_COLUMNS, columns, strict=True)}
     out["errors"] = rec.errors
@@ -205,9 +164,9 @@ async def _run_stream(stream: Stream, bodies: list[bytes], begin: float) -> dict
 
 async def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """Run every stream of ``spec`` side by side; return the recording as plain lists."""
-    docs = load_docs(Path(spec["data"]))
+    docs = read_reviews(Path(spec["data"]), skip_blank=True)
     streams = [Stream(**s) for s in spec["streams"]]
-    bodies = {n: make_bodies(docs, n) for n in {s.docs for s in streams}}
+    bodies = {n: cycled_bodies(docs, n) for n in {s.docs for s in streams}}
     start_at = float(spec.get("start_at") or time.monotonic())
     cpu0 = time.process_time()
     results = await asyncio.gather(

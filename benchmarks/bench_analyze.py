@@ -1,7 +1,11 @@
 """docs/s of mecab in-process, through /v1/analyze directly, and through the proxy; one run.
 
     python benchmarks/bench_analyze.py [--data ../shared/data/reviews_train.tsv] [--n 20000]
+        [--batch-size 64] [--concurrency 4] [--seconds 8] [--warmup 1]
 
+The in-process loop is `bench_analyzers.py`'s library loop (a fresh process, one core); both
+HTTP paths are its concurrent clients (`_api_client.api_concurrent`), `--concurrency` threads
+with a connection each, over the same docs to one API worker, the proxy's with a batch key.
 Absolute numbers drift on a shared machine; the ratios, measured side by side, are the result.
 """
 
@@ -9,104 +13,57 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
-import pandas as pd
+from _api_client import api_concurrent
+from _data import FULL, analyze_bodies, read_reviews
+from _loops import in_fresh_process
+from _proxy_config import ClientSpec, ProxySpec
+from _servers import Servers
 from rich.console import Console
-from rich.progress import track
 from rich.table import Table
 
-from nlpfeat._services import free_port, service
+from contracts import headers
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load(path: Path, n: int) -> list[str]:
-    df = pd.read_csv(path, sep="\t", quoting=3, usecols=["document"], nrows=n)
-    return df["document"].fillna("").astype(str).tolist()
+IN_PROCESS = "in-process (one core)"
 
 
-def in_process(docs: list[str]) -> float:
-    import mecab
-
-    tagger = mecab.MeCab()
-    tagger.pos(docs[0])
-    start = time.perf_counter()
-    for doc in track(docs, description="in-process mecab", transient=True):
-        tagger.pos(doc)
-    return len(docs) / (time.perf_counter() - start)
-
-
-def over_http(url: str, docs: list[str], batch: int, concurrency: int, label: str) -> float:
-    batches = [docs[i : i + batch] for i in range(0, len(docs), batch)]
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    with httpx.Client(base_url=url, timeout=60, limits=limits) as http:
-
-        def send(chunk: list[str]) -> int:
-            resp = http.post("/v1/analyze", json={"analyzer": "mecab", "docs": chunk})
-            resp.raise_for_status()
-            return len(resp.json()["results"])
-
-        send(batches[0])
-        start = time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            done = sum(
-                track(
-                    pool.map(send, batches), total=len(batches), description=label, transient=True
-                )
-            )
-        elapsed = time.perf_counter() - start
-    assert done == len(docs)
-    return done / elapsed
+def measure(args: argparse.Namespace, docs: list[str], console: Console) -> dict[str, float]:
+    """docs/s of each path, in turn."""
+    with console.status("in-process mecab (fresh process)"):
+        lib = in_fresh_process("library", "mecab", args)
+    if lib is None:
+        raise SystemExit("the in-process mecab loop failed")
+    rates = {IN_PROCESS: lib["rate"]}
+    reqs = analyze_bodies("mecab", docs, args.batch_size)
+    client = ClientSpec("bench", headers.BATCH, rate=1e5, burst=10_000)
+    logs = Path(tempfile.mkdtemp(prefix="nlpfeat-bench-"))
+    with Servers(logs) as servers:
+        api = servers.api("mecab", isolate=None)
+        proxy = servers.proxy(ProxySpec([api.url], [client]))
+        paths = {
+            "/v1/analyze direct": (api.url, {}),
+            "/v1/analyze via proxy": (proxy.url, {headers.API_KEY: client.key}),
+        }
+        for label, (url, extra) in paths.items():
+            with console.status(label):
+                rates[label] = api_concurrent(url, reqs, args.seconds, args.concurrency, extra)
+    return rates
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/reviews_train.tsv")
+    parser.add_argument("--data", type=Path, default=FULL)
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per path")
+    parser.add_argument("--warmup", type=float, default=1.0, help="in-process warm-up seconds")
     args = parser.parse_args()
     console = Console()
-    docs = load(args.data, args.n)
-    logs = Path(tempfile.mkdtemp(prefix="nlpfeat-bench-"))
-    api_port, proxy_port = free_port(), free_port()
-    api, prx = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{proxy_port}"
-    rates = {"in-process (one core)": in_process(docs)}
-    with (
-        service(
-            "api",
-            ["api", "--port", str(api_port), "--analyzers", "mecab"],
-            f"{api}/healthz",
-            log_dir=logs,
-        ),
-        service(
-            "proxy",
-            [
-                "proxy",
-                "--upstream",
-                api,
-                "--port",
-                str(proxy_port),
-                "--rate",
-                "100000",
-                "--burst",
-                "10000",
-            ],
-            f"{prx}/_proxy/healthz",
-            log_dir=logs,
-        ),
-    ):
-        rates["/v1/analyze direct"] = over_http(
-            api, docs, args.batch_size, args.concurrency, "direct"
-        )
-        rates["/v1/analyze via proxy"] = over_http(
-            prx, docs, args.batch_size, args.concurrency, "via proxy"
-        )
-    base = rates["in-process (one core)"]
+    docs = read_reviews(args.data, args.n)
+    rates = measure(args, docs, console)
+    base = rates[IN_PROCESS]
     table = Table(
         title=f"mecab, {len(docs):,} real reviews, batches of {args.batch_size}, "
         f"{args.concurrency} concurrent clients, one API worker"

@@ -29,28 +29,23 @@ import tempfile
 from pathlib import Path
 
 import orjson
-from bench_analyzers import (
-    ROOT,
-    backend_tagger,
-    bodies,
-    library_tagger,
-    load,
-    raw_connection,
-    raw_post,
-)
+from _analyzer_tables import API_GOAL
+from _api_client import raw_connection, raw_post
+from _data import FULL, analyze_bodies, read_reviews
+from _loops import backend_tagger, library_tagger
+from _servers import Servers
+from _stats import verdict
 from rich.console import Console
 from rich.table import Table
 
-from nlpfeat._services import free_port, service
-
-API_GOAL = 0.9
+ROOT = Path(__file__).resolve().parents[1]
 ANALYZERS = ("mecab", "kiwi")
 START_TIMEOUT_S = 900.0
 
 
 def child_main(kind: str, name: str, data: Path, n: int) -> None:
     """Under valgrind: warm up over the docs, then one counted pass when told `GO`."""
-    docs = load(data, n)
+    docs = read_reviews(data, n)
     pos = library_tagger(name) if kind == "library" else backend_tagger(name)
     for doc in docs:
         pos(doc)
@@ -112,33 +107,32 @@ def in_process(kind: str, name: str, args: argparse.Namespace, work: Path) -> in
 def api(name: str, args: argparse.Namespace, work: Path) -> int:
     """The API under callgrind (one worker, in-process analyzers), counted over one pass of
     the batches after an uncounted one; its file is written when it exits."""
-    port = free_port()
-    url, out = f"http://127.0.0.1:{port}", work / f"api-{name}.callgrind"
-    argv = ["api", "--port", str(port), "--workers", "1", "--analyzers", name, "--isolate", ""]
-    requests = [body for body, _ in bodies(name, load(args.data, args.n), args.batch_size)]
-    with service(
-        f"api-{name}",
-        argv,
-        f"{url}/readyz",
-        log_dir=work,
-        timeout=START_TIMEOUT_S,
-        launcher=callgrind(out),
-        stop_grace=120.0,  # uvicorn's shutdown under valgrind, then callgrind writes its file
-    ) as proc:
-        conn = raw_connection(url)
+    out = work / f"api-{name}.callgrind"
+    requests = [
+        body for body, _ in analyze_bodies(name, read_reviews(args.data, args.n), args.batch_size)
+    ]
+    with Servers(work) as servers:
+        server = servers.api(
+            name,
+            name=f"api-{name}",
+            timeout=START_TIMEOUT_S,
+            launcher=callgrind(out),
+            stop_grace=120.0,  # uvicorn's shutdown under valgrind, then callgrind writes its file
+        )
+        conn = raw_connection(server.url)
         for body in requests:  # warm-up, uncounted
             raw_post(conn, body)
-        counting(proc.pid, True)
+        counting(server.proc.pid, True)
         for body in requests:
             raw_post(conn, body)
-        counting(proc.pid, False)
+        counting(server.proc.pid, False)
         conn.close()
     return instructions(out)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/reviews_train.tsv")
+    parser.add_argument("--data", type=Path, default=FULL)
     parser.add_argument("--n", type=int, default=512)
     parser.add_argument("--analyzers", default=",".join(ANALYZERS))
     parser.add_argument("--batch-size", type=int, default=64)
@@ -179,15 +173,13 @@ def main() -> None:
             results[name] = {k: v / args.n for k, v in counts.items()}
     for name, per_doc in results.items():
         lib, own, via_api = per_doc["library"], per_doc["backend"], per_doc["api"]
-        ratio = lib / via_api
-        ok = ratio >= API_GOAL
         table.add_row(
             name,
             f"{lib:,.0f}",
             f"{own:,.0f}",
             f"{via_api:,.0f}",
             f"{lib / own:.2f}x",
-            f"[{'green' if ok else 'red'}]{ratio:.2f}x {'PASS' if ok else 'FAIL'}[/]",
+            verdict(lib / via_api, API_GOAL),
         )
     console.print(table)
     console.print(f"callgrind files and logs: {work}")

@@ -21,149 +21,127 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import orjson
-import pandas as pd
+from _api_client import JSON
+from _data import SAMPLE, analyze_bodies, read_reviews
+from _servers import Servers
+from _stats import medians, percentile
 from rich.console import Console
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from contracts import headers as h
 
-from nlpfeat._services import free_port, service  # noqa: E402
-
-
-def load(path: Path, n: int) -> list[str]:
-    df = pd.read_csv(path, sep="\t", quoting=3, usecols=["document"], nrows=n)
-    return [d for d in df["document"].fillna("").astype(str) if d.strip()]
+BATCH = 64
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def interactive(url: str, analyzer: str, docs: list[str], seconds: float, marked: bool) -> list:
-    headers = {"content-type": "application/json"}
-    if marked:
-        headers["X-Request-Class"] = "interactive"
+def interactive(url: str, bodies: list[bytes], seconds: float, marked: bool) -> list[float]:
+    """Latencies of one request every 50 ms (or as fast as answered), for `seconds`; `marked`
+    as the proxy marks an interactive client's requests."""
+    headers = {**JSON, h.REQUEST_CLASS: h.INTERACTIVE} if marked else JSON
     latencies = []
     with httpx.Client(base_url=url, timeout=30) as http:
         end, i = time.perf_counter() + seconds, 0
         while time.perf_counter() < end:
-            body = orjson.dumps({"analyzer": analyzer, "docs": [docs[i % len(docs)]]})
             sent = time.perf_counter()
-            http.post("/v1/analyze", content=body, headers=headers).raise_for_status()
+            resp = http.post("/v1/analyze", content=bodies[i % len(bodies)], headers=headers)
+            resp.raise_for_status()
             latencies.append(time.perf_counter() - sent)
             i += 1
             time.sleep(max(0.0, 0.05 - (time.perf_counter() - sent)))
     return latencies
 
 
-def batches(
-    url: str, analyzer: str, docs: list[str], stop: threading.Event, done: list[int]
-) -> None:
-    """Send 64-doc batches back to back until `stop`; append 64 to `done` per answer."""
-    bodies = [
-        orjson.dumps({"analyzer": analyzer, "docs": docs[i : i + 64]})
-        for i in range(0, len(docs) - 64, 64)
-    ]
+def batches(url: str, bodies: list[bytes], stop: threading.Event, done: list[int]) -> None:
+    """Send the BATCH-doc `bodies` back to back until `stop`; append BATCH to `done` per
+    answer."""
     with httpx.Client(base_url=url, timeout=60) as http:
         i = 0
         while not stop.is_set():
-            http.post(
-                "/v1/analyze",
-                content=bodies[i % len(bodies)],
-                headers={"content-type": "application/json"},
-            ).raise_for_status()
-            done.append(64)
+            resp = http.post("/v1/analyze", content=bodies[i % len(bodies)], headers=JSON)
+            resp.raise_for_status()
+            done.append(BATCH)
             i += 1
 
 
-def batch_rate(url: str, analyzer: str, docs: list[str], seconds: float) -> float:
-    """Docs/s of two batch clients sending 64-doc batches back to back for `seconds`."""
+@contextlib.contextmanager
+def batch_load(url: str, bodies: list[bytes], clients: int = 2) -> Iterator[list[int]]:
+    """`clients` threads sending batches back to back until the block ends; yields the list
+    they append each answer's docs to."""
     stop, done = threading.Event(), []
-    threads = [
-        threading.Thread(target=batches, args=(url, analyzer, docs, stop, done)) for _ in range(2)
-    ]
-    started = time.perf_counter()
+    threads = [threading.Thread(target=batches, args=(url, bodies, stop, done)) for _ in range(2)]
     for t in threads:
         t.start()
-    time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join(30)
+    try:
+        yield done
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+
+
+def batch_rate(url: str, bodies: list[bytes], seconds: float) -> float:
+    """Docs/s of two batch clients sending BATCH-doc batches back to back for `seconds`."""
+    started = time.perf_counter()
+    with batch_load(url, bodies) as done:
+        time.sleep(seconds)
     return sum(done) / (time.perf_counter() - started)
 
 
-def switch_interval_cost(args: argparse.Namespace, docs: list[str], console: Console) -> None:
-    with tempfile.TemporaryDirectory() as logs, contextlib.ExitStack() as stack:
+def switch_interval_cost(args: argparse.Namespace, bodies: list[bytes], console: Console) -> None:
+    """Batch docs/s of an API at a 1 ms GIL switch interval over one at 5 ms, in turns."""
+    rates: dict[str, list[float]] = {"0.005": [], "0.001": []}
+    with tempfile.TemporaryDirectory() as logs, Servers(Path(logs)) as servers:
         urls = {}
-        for interval in ("0.005", "0.001"):
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            cmd = ["api", "--port", str(port), "--analyzers", args.analyzer, "--isolate", ""]
+        for interval in rates:
             env = {"NLPFEAT_API_SWITCH_INTERVAL": interval}
-            stack.enter_context(
-                service(f"api-{interval}", cmd, f"{url}/readyz", log_dir=Path(logs), env=env)
-            )
-            batch_rate(url, args.analyzer, docs, 1.0)  # warm-up
-            urls[interval] = url
-        ratios = []
+            urls[interval] = servers.api(args.analyzer, name=f"api-{interval}", env=env).url
+            batch_rate(urls[interval], bodies, 1.0)  # warm-up
         with console.status("GIL switch interval: 5 ms vs 1 ms, in turns"):
             for _ in range(args.rounds):
-                slow = batch_rate(urls["0.005"], args.analyzer, docs, 3.0)
-                fast = batch_rate(urls["0.001"], args.analyzer, docs, 3.0)
-                ratios.append(fast / slow)
-    ratios.sort()
+                for interval, url in urls.items():
+                    rates[interval].append(batch_rate(url, bodies, 3.0))
+    fast = medians(rates, "0.005")["0.001"]
+    low, high = fast["spread"]
     console.print(
         f"batch throughput with a 1 ms GIL switch interval / with 5 ms: median "
-        f"{statistics.median(ratios):.2f}x over {len(ratios)} rounds "
-        f"(range {ratios[0]:.2f}-{ratios[-1]:.2f}x)"
+        f"{fast['ratio']:.2f}x over {args.rounds} rounds (range {low:.2f}-{high:.2f}x)"
     )
+
+
+def phases(url: str, analyzer: str, docs: list[str], seconds: float, console: Console) -> dict:
+    """Interactive latencies alone, then beside the batch load unmarked and marked."""
+    singles = [body for body, _ in analyze_bodies(analyzer, docs, 1)]
+    bodies = [body for body, n in analyze_bodies(analyzer, docs, BATCH) if n == BATCH]
+    results: dict[str, list[float]] = {}
+    interactive(url, singles, 2.0, False)  # warm-up
+    with console.status("interactive alone"):
+        results["alone"] = interactive(url, singles, seconds, False)
+    with batch_load(url, bodies):
+        time.sleep(1.0)
+        for name, marked in (
+            ("with batch load, unmarked", False),
+            ("with batch load, marked", True),
+        ):
+            with console.status(name):
+                results[name] = interactive(url, singles, seconds, marked)
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "data/reviews_sample.tsv")
+    parser.add_argument("--data", type=Path, default=SAMPLE)
     parser.add_argument("--analyzer", default="kiwi")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--rounds", type=int, default=8, help="switch-interval rounds (0 skips)")
     args = parser.parse_args()
-    docs = load(args.data, 2000)
+    docs = read_reviews(args.data, 2000, skip_blank=True)
     console = Console()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = ["api", "--port", str(port), "--analyzers", args.analyzer, "--isolate", ""]
-    results: dict[str, list[float]] = {}
-    with (
-        tempfile.TemporaryDirectory() as logs,
-        service("api", cmd, f"{url}/readyz", log_dir=Path(logs)),
-    ):
-        interactive(url, args.analyzer, docs, 2.0, False)  # warm-up
-        with console.status("interactive alone"):
-            results["alone"] = interactive(url, args.analyzer, docs, args.seconds, False)
-        stop = threading.Event()
-        load_threads = [
-            threading.Thread(target=batches, args=(url, args.analyzer, docs, stop, []))
-            for _ in range(2)
-        ]
-        for t in load_threads:
-            t.start()
-        time.sleep(1.0)
-        try:
-            for name, marked in (
-                ("with batch load, unmarked", False),
-                ("with batch load, marked", True),
-            ):
-                with console.status(name):
-                    results[name] = interactive(url, args.analyzer, docs, args.seconds, marked)
-        finally:
-            stop.set()
-            for t in load_threads:
-                t.join(30)
+    with tempfile.TemporaryDirectory() as logs, Servers(Path(logs)) as servers:
+        url = servers.api(args.analyzer).url
+        results = phases(url, args.analyzer, docs, args.seconds, console)
     table = Table(
         title=f"{args.analyzer}: a sentence every 50 ms; one API worker; 2 batch clients x 64 docs"
     )
@@ -181,7 +159,8 @@ def main() -> None:
         )
     console.print(table)
     if args.rounds:
-        switch_interval_cost(args, docs, console)
+        bodies = [body for body, n in analyze_bodies(args.analyzer, docs, BATCH) if n == BATCH]
+        switch_interval_cost(args, bodies, console)
     console.print("command: python benchmarks/bench_priority.py " + " ".join(sys.argv[1:]))
 
 

@@ -25,15 +25,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+from _data import SAMPLE
 from _fairness import fairness
-from _fleet import Fleet, workdir
+from _fleet import Fleet
 from _latency import latency, throughput
 from _limits import one_replica, redis_outage, two_replicas
 from _report import Outcome, Ui, table
 from _scenario import Context, Options
+from _servers import workdir
 from rich.console import Console
 
-ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS: dict[str, Callable[[Context], Outcome]] = {
     "latency": latency,
     "throughput": throughput,
@@ -56,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data",
         type=Path,
-        default=ROOT / "data" / "reviews_sample.tsv",
+        default=SAMPLE,
         help="reviews TSV the requests' sentences come from",
     )
     p.add_argument("--rate", type=float, default=100.0, help="R for the rate-limit scenarios")
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=None if sys.stdout.isatty() else 140)
     outcomes: list[Outcome] = []
     try:
-        with workdir(args.workdir) as work, Ui(console) as ui:
+        with workdir(args.workdir, "bench-proxy-") as work, Ui(console) as ui:
             for name in names:
                 ui.note(f"[bold]{name}[/]")
                 with Fleet(work / name, args.data) as fleet:

@@ -16,15 +16,15 @@ through the proxy shows how much was refused. ``bench_proxy.py`` gives the preci
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import os
 from pathlib import Path
 
+from _data import SAMPLE, read_reviews
 from locust import FastHttpUser, constant_throughput, task
 
-_ROOT = Path(__file__).resolve().parents[1]
+from contracts import headers as h
 
 
 def _setting(name: str, default: str) -> str:
@@ -32,10 +32,7 @@ def _setting(name: str, default: str) -> str:
 
 
 def _docs() -> list[str]:
-    path = Path(_setting("NLPFEAT_BENCH_DATA", str(_ROOT / "data" / "reviews_sample.tsv")))
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        return [d for row in rows if (d := (row.get("document") or "").strip())]
+    return read_reviews(Path(_setting("NLPFEAT_BENCH_DATA", str(SAMPLE))), skip_blank=True)
 
 
 _DOCS = _docs()
@@ -46,7 +43,7 @@ def _headers(key_env: str) -> dict[str, str]:
     key = os.environ.get(key_env) or os.environ.get("NLPFEAT_API_KEY")
     headers = {"Content-Type": "application/json"}
     if key:
-        headers["X-API-Key"] = key
+        headers[h.API_KEY] = key
     return headers
 
 
@@ -70,7 +67,7 @@ class _AnalyzeUser(FastHttpUser):
                 resp.success()
                 return
             if resp.status_code == 429:
-                self._pause = float(resp.headers.get("Retry-After") or 1)
+                self._pause = float(resp.headers.get(h.RETRY_AFTER) or 1)
             resp.failure(f"HTTP {resp.status_code}")
 
 

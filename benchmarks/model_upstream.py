@@ -32,6 +32,8 @@ from collections import deque
 import orjson
 from aiohttp import web
 
+from contracts import headers as h
+
 __all__ = ["ModelUpstream", "create_app", "main"]
 
 _JSON = "application/json"
@@ -233,7 +235,7 @@ def create_app(model: ModelUpstream) -> web.Application:
 
 
 def _interactive(request: web.Request) -> bool:
-    return request.headers.get("X-Request-Class", "").lower() == "interactive"
+    return request.headers.get(h.REQUEST_CLASS, "").lower() == h.INTERACTIVE
 
 
 async def _docs(request: web.Request) -> list:

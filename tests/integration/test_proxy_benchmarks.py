@@ -24,11 +24,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def fleet_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def bench_modules(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, ModuleType]:
     monkeypatch.syspath_prepend(str(BENCH))
     import _fleet
+    import _proxy_config
 
-    return _fleet
+    return _fleet, _proxy_config
 
 
 def test_one_replica_admits_the_gcra_bound(tmp_path: Path, redis_server_binary: str) -> None:
@@ -59,13 +60,15 @@ def test_one_replica_admits_the_gcra_bound(tmp_path: Path, redis_server_binary: 
 
 
 @pytest.fixture
-def proxy_before_model(fleet_module: ModuleType, tmp_path: Path) -> Iterator[tuple[str, dict]]:
-    fl = fleet_module
+def proxy_before_model(
+    bench_modules: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> Iterator[tuple[str, dict]]:
+    fl, config = bench_modules
     with fl.Fleet(tmp_path, ROOT / "data" / "reviews_sample.tsv") as fleet:
         model = fleet.model(slots=8, base_ms=2, per_doc_ms=0.05)
-        web = fl.ClientSpec("web", "interactive", queue_cap=100, max_wait=5)
-        batch = fl.ClientSpec("spark", "batch", queue_cap=100, max_wait=5)
-        proxy = fleet.proxy(fl.ProxySpec([model.url], [web, batch], max_in_flight=8))
+        web = config.ClientSpec("web", "interactive", queue_cap=100, max_wait=5)
+        batch = config.ClientSpec("spark", "batch", queue_cap=100, max_wait=5)
+        proxy = fleet.proxy(config.ProxySpec([model.url], [web, batch], max_in_flight=8))
         keys = {"NLPFEAT_INTERACTIVE_KEY": web.key, "NLPFEAT_BATCH_KEY": batch.key}
         yield proxy.url, keys
 

@@ -1,4 +1,4 @@
-"""The interval the analyzer benchmark puts around its median ratios."""
+"""The interval the benchmarks put around their median ratios."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from bench_analyzers import median_ci, verdict
+from _stats import median_ci, medians, verdict
 
 
 def test_median_interval_is_the_binomial_order_statistics() -> None:
@@ -32,3 +32,12 @@ def test_verdict_is_unsure_while_the_interval_straddles_the_goal() -> None:
     assert "FAIL" in verdict(0.80, 0.9, (0.75, 0.86))
     assert "PASS" in verdict(0.95, 0.9, (0.91, 0.99))
     assert "PASS" in verdict(0.95, 0.9)
+
+
+def test_medians_are_of_the_per_round_ratios_not_of_the_rates() -> None:
+    # a slow round slows both sides: its ratio is still 2, though its rates are far off
+    out = medians({"base": [10.0, 1.0, 10.0], "side": [20.0, 2.0, 20.0]}, "base")
+    assert out["rates"] == {"base": 10.0, "side": 20.0}
+    assert out["side"]["ratio"] == 2.0
+    assert out["side"]["spread"] == (2.0, 2.0)
+    assert "base" not in out
