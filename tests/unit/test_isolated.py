@@ -8,6 +8,7 @@ directory on it (whatever pytest's import mode), so no patching is needed.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +17,9 @@ import pytest
 
 from nlp_api._errors import AnalyzerNotReady, AnalyzerUnavailable, DocTimeout
 from nlp_api._isolated import IsolatedAnalyzer
+from nlp_api._registry import Lease
+from nlp_api._service import run_pos
+from nlp_api._turns import Turns
 from nlp_api.analyzers import Option, Token
 
 FAKE = "test_isolated:slow_fake"
@@ -147,6 +151,33 @@ def test_close_stops_the_child(fake: IsolatedAnalyzer) -> None:
     assert not _alive(pid)
     with pytest.raises(AnalyzerNotReady):
         fake.pos_many(["a"])
+
+
+def test_an_interactive_request_is_served_between_the_docs_of_an_isolated_batch(
+    fake_on_path: None,
+) -> None:
+    """The API's path (`run_pos`) reaches the isolated analyzer's `pos_many` under the turns,
+    so a batch hands the child over between its docs."""
+    paced = IsolatedAnalyzer(
+        "fake", doc_timeout=5, start_timeout=60, kwargs={"sleep": 0.05}, _factory=FAKE
+    )
+    lease = Lease(paced, Turns())
+    batch = [f"SLOW {i}" for i in range(40)]  # 2 s in the child
+    answers: dict[str, list] = {}
+    worker = threading.Thread(target=lambda: answers.update(batch=run_pos(lease, batch, {})))
+    try:
+        worker.start()
+        time.sleep(0.3)  # the batch is under way
+        started = time.monotonic()
+        (urgent,) = run_pos(lease, ["urgent"], {"upper": True}, urgent=True)
+        waited = time.monotonic() - started
+        batch_still_running = worker.is_alive()
+        worker.join(30)
+    finally:
+        paced.close()
+    assert urgent == _words("URGENT")
+    assert batch_still_running and waited < 1.0, f"waited {waited:.2f}s for the batch"
+    assert answers["batch"] == [_words("SLOW", str(i)) for i in range(40)]
 
 
 def test_a_child_that_fails_to_start_is_unavailable(fake_on_path: None) -> None:
