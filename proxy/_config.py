@@ -17,7 +17,6 @@ import math
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -40,11 +39,11 @@ from ._gcra import GCRAPolicy
 
 __all__ = [
     "ANONYMOUS",
+    "REQUEST_CLASSES",
     "CapacityConfig",
     "ClientConfig",
     "ProxyConfig",
     "RedisConfig",
-    "RequestClass",
     "ServerConfig",
     "UpstreamConfig",
     "explain",
@@ -55,11 +54,8 @@ __all__ = [
 ANONYMOUS = "anonymous"
 
 
-class RequestClass(StrEnum):
-    """A client's class, sent upstream as the request class header (`contracts.headers`)."""
-
-    INTERACTIVE = headers.INTERACTIVE
-    BATCH = headers.BATCH
+REQUEST_CLASSES = (headers.INTERACTIVE, headers.BATCH)
+"""A client's class, sent upstream as the request class header (`contracts.headers`)."""
 
 
 class _Strict(BaseModel):
@@ -179,7 +175,7 @@ class ClientConfig(_Strict):
     key_env: str | None = None
     """The environment variable holding the key (read once, at load)."""
     key_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    klass: RequestClass = Field(default=RequestClass.BATCH, alias="class")
+    klass: str = Field(default=headers.BATCH, alias="class")
     rate: float = Field(gt=0, le=1e6, allow_inf_nan=False)
     burst: int = Field(ge=1, strict=True)
     max_in_flight: int = Field(default=16, ge=1)
@@ -188,6 +184,13 @@ class ClientConfig(_Strict):
     """Seconds a request may wait in the queue; the max-wait header may shorten it."""
     enabled: bool = True
     _digest: str | None = PrivateAttr(default=None)
+
+    @field_validator("klass")
+    @classmethod
+    def _klass(cls, v: str) -> str:
+        if v not in REQUEST_CLASSES:
+            raise ValueError(f"must be {' or '.join(map(repr, REQUEST_CLASSES))}, got {v!r}")
+        return v
 
     @model_validator(mode="after")
     def _one_key(self, info: ValidationInfo) -> ClientConfig:

@@ -141,7 +141,7 @@ class Forwarder:
         """
         headers = self.request_headers(request)
         if request_class:  # the API serves interactive requests between a batch's docs
-            headers[REQUEST_CLASS] = str(request_class)
+            headers[REQUEST_CLASS] = request_class
         data = body if body or request.body_exists else None
         tried: list[Upstream] = []
         failures: list[_Failed] = []

@@ -27,7 +27,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from ._config import CapacityConfig, ClientConfig, RequestClass
+from contracts.headers import BATCH, INTERACTIVE
+
+from ._config import REQUEST_CLASSES, CapacityConfig, ClientConfig
 from ._errors import ProxyError
 from ._gcra import GCRAPolicy
 from ._limiter import Clock
@@ -35,7 +37,6 @@ from ._metrics import ProxyMetrics
 
 __all__ = ["ClientState", "Refused", "Scheduler"]
 
-INTERACTIVE, BATCH = RequestClass.INTERACTIVE, RequestClass.BATCH
 _EWMA = 0.1
 _INITIAL_SERVICE = 0.05
 
@@ -71,7 +72,7 @@ class ClientState:
         return self.config.name
 
     @property
-    def klass(self) -> RequestClass:
+    def klass(self) -> str:
         return self.config.klass
 
     @property
@@ -96,9 +97,9 @@ class Scheduler:
         self._clock = clock
         self._lend_after = lend_after
         self._last_interactive = -float("inf")
-        self.in_flight: dict[RequestClass, int] = dict.fromkeys(RequestClass, 0)
-        self._rings: dict[RequestClass, deque[ClientState]] = {k: deque() for k in RequestClass}
-        self._service: dict[RequestClass, float] = dict.fromkeys(RequestClass, _INITIAL_SERVICE)
+        self.in_flight: dict[str, int] = dict.fromkeys(REQUEST_CLASSES, 0)
+        self._rings: dict[str, deque[ClientState]] = {k: deque() for k in REQUEST_CLASSES}
+        self._service: dict[str, float] = dict.fromkeys(REQUEST_CLASSES, _INITIAL_SERVICE)
 
     # -- what may go ------------------------------------------------------------------------
 
@@ -225,7 +226,7 @@ class Scheduler:
         while self._grant_one(INTERACTIVE) or self._grant_one(BATCH):
             pass
 
-    def _grant_one(self, klass: RequestClass) -> bool:
+    def _grant_one(self, klass: str) -> bool:
         ring = self._rings[klass]
         for _ in range(len(ring)):
             client = ring[0]

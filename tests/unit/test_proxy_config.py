@@ -72,6 +72,11 @@ def test_a_missing_key_variable_names_the_variable(
         ),
         ((CLIENT.format(name="a", key="x" * 16),), '[redis]\nurl = "http://x"\n', "redis.url"),
         (
+            (CLIENT.format(name="a", key="x" * 16) + 'class = "bulk"\n',),
+            "",
+            "clients.0.class: must be 'interactive' or 'batch', got 'bulk'",
+        ),
+        (
             (CLIENT.format(name="a", key="x" * 16),),
             "[capacity]\ninteractive_reserved = 1.5\n",
             "capacity",
