@@ -70,8 +70,11 @@ def batches(url: str, bodies: list[bytes], stop: threading.Event, done: list[int
 def batch_load(url: str, bodies: list[bytes], clients: int = 2) -> Iterator[list[int]]:
     """`clients` threads sending batches back to back until the block ends; yields the list
     they append each answer's docs to."""
-    stop, done = threading.Event(), []
-    threads = [threading.Thread(target=batches, args=(url, bodies, stop, done)) for _ in range(2)]
+    stop = threading.Event()
+    done: list[int] = []
+    threads = [
+        threading.Thread(target=batches, args=(url, bodies, stop, done)) for _ in range(clients)
+    ]
     for t in threads:
         t.start()
     try:
