@@ -6,9 +6,11 @@ import httpx
 import mecab
 import pytest
 
+from contracts import PROBLEM_CONTENT_TYPE, FeatureTableInfo, problem_type
+
 pytestmark = pytest.mark.jvm
 
-PROBLEM = "application/problem+json"
+PROBLEM = PROBLEM_CONTENT_TYPE
 
 
 def post(url: str, path: str, body: object) -> httpx.Response:
@@ -65,25 +67,51 @@ def test_features_are_sorted_counts_of_unigrams_and_bigrams(api_url: str) -> Non
 
 
 @pytest.mark.parametrize(
-    ("path", "body", "status", "needle"),
+    ("path", "body", "status", "needle", "slug"),
     [
-        ("/v1/analyze", {"analyzer": "nope", "docs": ["x"]}, 400, "mecab, okt"),
-        ("/v1/analyze", {"analyzer": "mecab", "docs": [1, 2]}, 422, "docs"),
-        ("/v1/analyze", {"docs": ["x"]}, 422, "analyzer"),
-        ("/v1/features", {"analyzer": "mecab", "docs": "x"}, 422, "docs"),
-        ("/v1/features", {"analyzer": "mecab", "docs": ["x"], "num_features": 0}, 422, "num"),
-        ("/v1/analyze", {"analyzer": "mecab", "docs": ["x"] * 201}, 413, "limit is 200"),
-        ("/v1/features", {"analyzer": "mecab", "docs": ["ok", "가" * 501]}, 413, "doc 1"),
+        ("/v1/analyze", {"analyzer": "nope", "docs": ["x"]}, 400, "mecab, okt", "unknown-analyzer"),
+        ("/v1/analyze", {"analyzer": "mecab", "docs": [1, 2]}, 422, "docs", "validation-error"),
+        ("/v1/analyze", {"docs": ["x"]}, 422, "analyzer", "validation-error"),
+        ("/v1/features", {"analyzer": "mecab", "docs": "x"}, 422, "docs", "validation-error"),
+        (
+            "/v1/features",
+            {"analyzer": "mecab", "docs": ["x"], "num_features": 0},
+            422,
+            "num",
+            "validation-error",
+        ),
+        (
+            "/v1/analyze",
+            {"analyzer": "mecab", "docs": ["x"] * 201},
+            413,
+            "limit is 200",
+            "payload-too-large",
+        ),
+        (
+            "/v1/features",
+            {"analyzer": "mecab", "docs": ["ok", "가" * 501]},
+            413,
+            "doc 1",
+            "payload-too-large",
+        ),
+        (
+            "/v1/analyze",
+            {"analyzer": "okt", "docs": ["x"], "dictionary": "d"},
+            400,
+            "kiwi, komoran, mecab",
+            "dictionary-unsupported",
+        ),
     ],
 )
 def test_bad_input_gets_problem_json(
-    api_url: str, path: str, body: object, status: int, needle: str
+    api_url: str, path: str, body: object, status: int, needle: str, slug: str
 ) -> None:
     resp = post(api_url, path, body)
     assert resp.status_code == status
     assert resp.headers["content-type"].startswith(PROBLEM)
     problem = resp.json()
     assert problem["status"] == status and needle in str(problem)
+    assert problem["type"] == problem_type(slug)
 
 
 def test_malformed_json_is_422_and_worker_survives(api_url: str) -> None:
@@ -122,6 +150,9 @@ def test_feature_spec_filters_and_comes_back_with_its_hash(api_url: str) -> None
     assert content["spec"]["pos_filter"] == "nouns"
     hashes = {everything["spec_hash"], content["spec_hash"], no_stop["spec_hash"]}
     assert len(hashes) == 3 and everything["spec_hash"] == terms({})["spec_hash"]
+    for answer in (everything, content, no_stop):  # what a Spark job records of it
+        info = FeatureTableInfo.from_api(answer)
+        assert info.spec_hash == answer["spec_hash"] and info.user_dictionary is None
 
 
 @pytest.mark.parametrize(
