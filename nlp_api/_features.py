@@ -25,10 +25,12 @@ def token_terms(tokens: Sequence[Token], ngram_range: tuple[int, int] = (1, 2)) 
     return ngram_terms(unigrams(tokens), ngram_range)
 
 
-def select_tokens(tokens: Sequence[Token], spec: FeatureSpec, tagset: str) -> list[Token]:
+def select_tokens(tokens: Sequence[Token], spec: FeatureSpec, tagset: str) -> Sequence[Token]:
     """The tokens that take part in terms under `spec`'s POS filter and stopwords."""
     pos = spec.pos_filter
     if pos == "all":
+        if not spec.stopwords:  # the default spec: every token, no copy
+            return tokens
         prefixes: tuple[str, ...] | None = None
     elif isinstance(pos, str):
         prefixes = tag_group(tagset, pos)
@@ -44,7 +46,7 @@ def doc_features(
     tokens: Sequence[Token], spec: FeatureSpec, tagset: str
 ) -> tuple[list[str], list[int], list[float]]:
     """The doc's terms, and the sorted columns they hash to with each column's value."""
-    terms = token_terms(select_tokens(tokens, spec, tagset), spec.ngram_range)
+    terms = ngram_terms(unigrams(select_tokens(tokens, spec, tagset)), spec.ngram_range)
     indices, values = hash_terms(terms, spec.num_features)
     if spec.binary:
         values = [1.0] * len(values)

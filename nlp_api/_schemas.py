@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from contracts import POS_GROUPS, FeatureSpec
+from nlp_api.analyzers import DICTIONARY_BACKENDS
 
 __all__ = [
     "AnalyzeRequest",
@@ -68,7 +69,9 @@ class _Request(BaseModel):
     options: dict[str, OptionValue] = Field(
         default_factory=dict, description="backend options, e.g. okt: {'norm': true}"
     )
-    dictionary: str | None = Field(None, description="a user dictionary (kiwi, komoran, mecab)")
+    dictionary: str | None = Field(
+        None, description=f"a user dictionary ({', '.join(sorted(DICTIONARY_BACKENDS))} take one)"
+    )
 
 
 class AnalyzeRequest(_Request):
