@@ -140,57 +140,239 @@ def proxy(
     proxy_pkg.run(cfg)
 
 
+def _csv(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _pos_filter(value: str | None) -> str | list[str] | None:
+    if value is None or ("," not in value and value in ("all", "content", "nouns")):
+        return value
+    return _csv(value)
+
+
+Opt = typer.Option
+
+
 @app.command()
 def featurize(
-    input: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="reviews TSV")],
-    output: Annotated[Path, typer.Option(help="parquet directory to write")],
-    proxy: Annotated[str, typer.Option(help="proxy base URL")] = PROXY_URL,
-    analyzer: Annotated[str | None, typer.Option(help="analyzer of the NLP API")] = None,
-    num_features: Annotated[int | None, typer.Option(help="hashed feature columns")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="docs per request")] = None,
-    master: Annotated[str | None, typer.Option(help="Spark master (default local mode)")] = None,
-    partitions: Annotated[int | None, typer.Option(help="repartition input first")] = None,
+    config: Annotated[
+        Path | None, Opt(help="job file (TOML): [input] [spec] [filters] [output] [service]")
+    ] = None,
+    input: Annotated[
+        str | None,
+        Opt(
+            help="table to read: a path Spark reads (local, hdfs://, s3a://)",
+            rich_help_panel="input",
+        ),
+    ] = None,
+    format: Annotated[
+        str | None,
+        Opt(help="csv | tsv | jsonl | parquet (default: from the name)", rich_help_panel="input"),
+    ] = None,
+    text_col: Annotated[
+        str | None, Opt(help="text column (default document)", rich_help_panel="input")
+    ] = None,
+    id_col: Annotated[
+        str | None,
+        Opt(help="id column (default id; made from the text when absent)", rich_help_panel="input"),
+    ] = None,
+    label_col: Annotated[
+        str | None, Opt(help="label column (default label)", rich_help_panel="input")
+    ] = None,
+    quote: Annotated[
+        bool | None,
+        Opt(
+            "--quote/--no-quote",
+            help="CSV/TSV quoting (default: csv yes, tsv no)",
+            rich_help_panel="input",
+        ),
+    ] = None,
+    analyzer: Annotated[
+        str | None, Opt(help="analyzer of the NLP API (default mecab)", rich_help_panel="spec")
+    ] = None,
+    op: Annotated[str | None, Opt(help="pos (all tokens) or nouns", rich_help_panel="spec")] = None,
+    ngram_range: Annotated[
+        str | None, Opt(help="MIN,MAX n-grams (default 1,2)", rich_help_panel="spec")
+    ] = None,
+    pos_filter: Annotated[
+        str | None, Opt(help="all | content | nouns | tag prefixes NN,VV", rich_help_panel="spec")
+    ] = None,
+    stopwords: Annotated[
+        str | None, Opt(help="comma-separated forms to drop", rich_help_panel="spec")
+    ] = None,
+    binary: Annotated[
+        bool | None,
+        Opt("--binary/--counts", help="1.0 per present term, or counts", rich_help_panel="spec"),
+    ] = None,
+    num_features: Annotated[
+        int | None,
+        Opt(help="hashed columns, a power of two (default 2^20)", rich_help_panel="spec"),
+    ] = None,
+    dictionary: Annotated[
+        str | None,
+        Opt(help="user dictionary on the API (version recorded)", rich_help_panel="spec"),
+    ] = None,
+    min_chars: Annotated[
+        int | None, Opt(help="drop texts shorter than this", rich_help_panel="filters")
+    ] = None,
+    max_chars: Annotated[
+        int | None, Opt(help="drop texts longer than this", rich_help_panel="filters")
+    ] = None,
+    min_hangul: Annotated[
+        float | None,
+        Opt(help="drop texts with a smaller Hangul share (0-1)", rich_help_panel="filters"),
+    ] = None,
+    drop_duplicates: Annotated[
+        bool | None,
+        Opt(
+            "--drop-duplicates/--keep-duplicates",
+            help="identical texts: keep the first by id",
+            rich_help_panel="filters",
+        ),
+    ] = None,
+    drop_normalized_duplicates: Annotated[
+        bool | None,
+        Opt(
+            "--drop-normalized-duplicates/--keep-normalized-duplicates",
+            help="equal up to case, spacing, punctuation",
+            rich_help_panel="filters",
+        ),
+    ] = None,
+    label_required: Annotated[
+        bool | None,
+        Opt(
+            "--label-required/--label-optional",
+            help="drop rows without a label",
+            rich_help_panel="filters",
+        ),
+    ] = None,
+    flagged: Annotated[
+        str | None,
+        Opt(
+            help="Parquet table of ids to drop (ANALYZE's flagged rows)", rich_help_panel="filters"
+        ),
+    ] = None,
+    output: Annotated[
+        str | None, Opt(help="feature table directory to write", rich_help_panel="output")
+    ] = None,
+    rows_per_part: Annotated[
+        int | None,
+        Opt(help="rows per part, the unit of resume (default 20000)", rich_help_panel="output"),
+    ] = None,
+    max_rows_per_file: Annotated[
+        int | None,
+        Opt(help="rows per Parquet file at most (default 50000)", rich_help_panel="output"),
+    ] = None,
+    dropped: Annotated[
+        str | None,
+        Opt(help="write the dropped rows here, with their filter", rich_help_panel="output"),
+    ] = None,
+    tokens: Annotated[
+        bool | None,
+        Opt(
+            "--tokens/--no-tokens", help="also write each row's unigrams", rich_help_panel="output"
+        ),
+    ] = None,
+    proxy: Annotated[
+        str | None, Opt(help=f"proxy base URL (default {PROXY_URL})", rich_help_panel="service")
+    ] = None,
     api_key: Annotated[
         str | None,
-        typer.Option(
-            envvar=API_KEY_ENV, show_default=False, help=f"sent as {API_KEY} to the proxy"
+        Opt(
+            envvar=API_KEY_ENV,
+            show_default=False,
+            help=f"sent as {API_KEY} to the proxy",
+            rich_help_panel="service",
         ),
+    ] = None,
+    batch_size: Annotated[
+        int | None, Opt(help="docs per request (default 128)", rich_help_panel="service")
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, help="requests in flight per Spark task")
+        int | None,
+        Opt(min=1, help="requests in flight per Spark task (default 2)", rich_help_panel="service"),
     ] = None,
+    deadline: Annotated[
+        float | None,
+        Opt(
+            help="seconds a batch may retry transient faults (default 120)",
+            rich_help_panel="service",
+        ),
+    ] = None,
+    retry_budget: Annotated[
+        float | None,
+        Opt(help="retries per request a task may spend (default 0.5)", rich_help_panel="service"),
+    ] = None,
+    master: Annotated[
+        str | None, Opt(help="Spark master: local[N], spark://, yarn, k8s:// (default local[2])")
+    ] = None,
+    overwrite: Annotated[bool, Opt(help="start over, deleting what is at --output")] = False,
+    progress: Annotated[bool, Opt("--progress/--no-progress", help="progress bar")] = True,
 ) -> None:
-    """Spark job: features for every review through the proxy, written as parquet.
+    """Spark job (BATCH): any table in, declared filters, a partitioned feature table out.
 
-    Each task paces itself by the proxy's RateLimit headers and honours Retry-After.
-
-    Options not given take FeaturizeOptions' defaults (spark_udfs)."""
-    from spark_udfs import FeaturizeOptions, SparkUdfError
+    Options override the --config file; neither given, the job's defaults apply. Killed and
+    run again with the same arguments, the job redoes only unfinished parts. Each task paces
+    itself by the proxy's RateLimit headers and retries transient faults."""
+    from spark_udfs import SparkUdfError, load_job
     from spark_udfs import featurize as run_featurize
 
-    opts = FeaturizeOptions(
-        proxy_url=proxy,
-        **given(
-            {
-                "analyzer": analyzer,
-                "num_features": num_features,
-                "batch_size": batch_size,
-                "master": master,
-                "partitions": partitions,
-                "api_key": api_key,
-                "concurrency": concurrency,
-            }
-        ),
-    )
+    overrides = {
+        "input": {
+            "path": input,
+            "format": format,
+            "text": text_col,
+            "id": id_col,
+            "label": label_col,
+            "quote": quote,
+        },
+        "spec": {
+            "analyzer": analyzer,
+            "op": op,
+            "ngram_range": _csv(ngram_range),
+            "pos_filter": _pos_filter(pos_filter),
+            "stopwords": _csv(stopwords),
+            "binary": binary,
+            "num_features": num_features,
+            "dictionary": dictionary,
+        },
+        "filters": {
+            "min_chars": min_chars,
+            "max_chars": max_chars,
+            "min_hangul": min_hangul,
+            "drop_duplicates": drop_duplicates,
+            "drop_normalized_duplicates": drop_normalized_duplicates,
+            "label_required": label_required,
+            "flagged": flagged,
+        },
+        "output": {
+            "path": output,
+            "rows_per_part": rows_per_part,
+            "max_rows_per_file": max_rows_per_file,
+            "dropped": dropped,
+            "tokens": tokens,
+        },
+        "service": {
+            "proxy": proxy,
+            "api_key": api_key,
+            "batch_size": batch_size,
+            "concurrency": concurrency,
+            "deadline": deadline,
+            "retry_budget": retry_budget,
+        },
+        "job": {"master": master},
+    }
     try:
-        with err.status(f"featurizing {input} with Spark ({opts.master}) through {proxy}"):
-            spec = run_featurize(input, output, opts)
+        job = load_job(config, overrides)
+        err.print(
+            f"featurizing {job.input.path} with Spark ({job.master}) through {job.service.proxy}"
+        )
+        result = run_featurize(job, overwrite=overwrite, progress=progress)
     except SparkUdfError as exc:
         _fail(exc)
-    err.print(
-        f"wrote {output}: {spec['rows']} rows, {spec['errors']} with errors "
-        f"({spec['analyzer']} {spec['analyzer_version']})"
-    )
+    from nlpfeat._summary import print_job_summary
+
+    print_job_summary(err, result)
 
 
 @app.command()

@@ -1,8 +1,14 @@
 """An asyncio client for `POST /v1/features`, with retries and pacing that respect the proxy.
 
-Retried: 429 and 503 (waiting `Retry-After` when the server sends one) and connection errors,
-with capped exponential backoff plus jitter. Not retried: other 4xx. A batch the API rejects
-as a whole (413, 422) is split into single docs so that only the offending doc gets the error.
+Retried: transient faults only, i.e. connection errors and timeouts, 429, 502, 503 and 504
+(waiting `Retry-After` when the server sends one), with capped exponential backoff plus
+jitter, for as long as the batch's deadline (`RetryPolicy.deadline`, default 120 s) and the
+task's retry budget (`RetryBudget`) allow. When the deadline runs out the batch's rows get a
+`DeadlineExceeded` error naming the last fault; a spent budget fails the task instead (the
+API is down for good: rerun the job once it is back, finished parts are kept). Not retried:
+other 4xx and 500, which are the row's own fault. A batch the API rejects as a whole (413,
+422) is split into single docs so that only the offending doc gets the error. An answer with
+another number of results than docs is a `BadResponse` for the batch, never a shifted row.
 Every send first waits on the task's `Pacer`, which every answer's RateLimit headers update.
 Each request carries the feature spec (`contracts.FeatureSpec`, as JSON) and, with an API
 key, the key in the `contracts.headers.API_KEY` header; the key is never logged.
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,33 +27,72 @@ from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception_type,
-    stop_after_attempt,
     wait_exponential_jitter,
 )
 
 from contracts import FeatureSpec, headers
-from spark_udfs._errors import ApiBusy, ApiRejected, ApiUnreachable, SparkUdfError
+from spark_udfs._errors import (
+    ApiBusy,
+    ApiRejected,
+    ApiUnreachable,
+    BadResponse,
+    DeadlineExceeded,
+    RetryBudgetExhausted,
+    SparkUdfError,
+)
 from spark_udfs._pacer import Pacer, Sleep
 
-__all__ = ["FeaturesClient", "RetryPolicy", "resolve_spec"]
+__all__ = ["FeaturesClient", "RetryBudget", "RetryPolicy", "resolve_spec"]
 
 Result = dict[str, Any]
-RETRY_STATUSES = frozenset({429, 503})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
 class RetryPolicy:
-    """How long to keep trying: `attempts` in all, backoff from `initial` doubling up to `cap`."""
+    """How long to keep trying a batch: until `deadline` seconds have passed since its first
+    send (or `attempts` sends, if given), backing off from `initial` doubling up to `cap`."""
 
-    def __init__(self, attempts: int = 8, initial: float = 0.1, cap: float = 10.0) -> None:
+    def __init__(
+        self,
+        attempts: int | None = None,
+        initial: float = 0.1,
+        cap: float = 5.0,
+        deadline: float = 120.0,
+    ) -> None:
         self.attempts = attempts
         self._backoff = wait_exponential_jitter(multiplier=initial, max=cap, jitter=initial)
         self.cap = cap
+        self.deadline = deadline
 
     def wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, ApiBusy) and exc.retry_after is not None:
             return min(exc.retry_after, self.cap) + self._backoff(state) * 0.1
-        return self._backoff(state)
+        return float(self._backoff(state))
+
+
+class RetryBudget:
+    """Retries a task may spend: `minimum` to start with, plus `ratio` per request sent
+    (Finagle's retry budget), so a task retries freely through a fault of seconds but stops
+    hammering an API that stays down."""
+
+    def __init__(self, ratio: float = 0.5, minimum: int = 200) -> None:
+        self.ratio = ratio
+        self._tokens = float(minimum)
+        self.requests = 0
+        self.retries = 0
+
+    def sent(self) -> None:
+        self.requests += 1
+        self._tokens += self.ratio
+
+    def take(self) -> bool:
+        """Spend one retry; False when none is left."""
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        self.retries += 1
+        return True
 
 
 class FeaturesClient:
@@ -70,6 +116,7 @@ class FeaturesClient:
         return_tokens: bool = True,
         api_key: str | None = None,
         retry: RetryPolicy | None = None,
+        budget: RetryBudget | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -85,14 +132,24 @@ class FeaturesClient:
             self._request["dictionary"] = dictionary
         self._headers = {headers.API_KEY: api_key} if api_key else {}
         self._retry = retry or RetryPolicy()
+        self.budget = budget or RetryBudget()
+        self.retries: Counter[str] = Counter()
+        """Retries by cause (`429`, `502`..., `connection`), for the job's report."""
         self._sleep = sleep
+        self._clock = clock
         self.pacer = Pacer(clock=clock, sleep=sleep)
 
     async def features(self, docs: Sequence[str]) -> list[Result]:
         """One result per doc, in order: features, or `{"error": {...}}`. Never raises for a doc."""
         try:
-            results: list[Result] = (await self._post_with_retry(list(docs)))["results"]
+            answer = await self._post_with_retry(list(docs))
+            results = answer.get("results") if isinstance(answer, dict) else None
+            if not isinstance(results, list) or len(results) != len(docs):
+                got = len(results) if isinstance(results, list) else "no"
+                raise BadResponse(f"{got} results for {len(docs)} docs from {self._url}")
             return results
+        except RetryBudgetExhausted:
+            raise  # the task fails: not the rows' fault, and retrying more would not help
         except ApiRejected as exc:
             if len(docs) > 1 and exc.status in (413, 422):
                 return [r for doc in docs for r in await self.features([doc])]
@@ -107,9 +164,34 @@ class FeaturesClient:
         return {k: v for k, v in body.items() if k != "results"}
 
     async def _post_with_retry(self, docs: list[str]) -> Result:
+        policy, started = self._retry, self._clock()
+
+        def wait(state: RetryCallState) -> float:
+            return min(policy.wait(state), max(0.0, started + policy.deadline - self._clock()))
+
+        def stop(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            cause = str(getattr(exc, "status", "connection"))
+            elapsed = self._clock() - started
+            if elapsed >= policy.deadline or (
+                policy.attempts is not None and state.attempt_number >= policy.attempts
+            ):
+                raise DeadlineExceeded(
+                    f"no answer within {elapsed:.0f}s ({state.attempt_number} attempts; "
+                    f"last: {exc})"
+                ) from exc
+            if not self.budget.take():
+                raise RetryBudgetExhausted(
+                    f"this task spent its retry budget ({self.budget.retries} retries for "
+                    f"{self.budget.requests} requests; last: {exc}): the API keeps failing; "
+                    "fix it and run the same job again, finished parts are kept"
+                ) from exc
+            self.retries[cause] += 1
+            return False
+
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retry.attempts),
-            wait=self._retry.wait,
+            stop=stop,
+            wait=wait,
             retry=retry_if_exception_type((ApiBusy, ApiUnreachable)),
             sleep=self._sleep,
             reraise=True,
@@ -119,6 +201,7 @@ class FeaturesClient:
     async def _post(self, docs: list[str]) -> Result:
         payload = {**self._request, "docs": docs}
         await self.pacer.wait()
+        self.budget.sent()
         try:
             resp = await self._http.post(self._url, json=payload, headers=self._headers)
         except httpx.TransportError as exc:
@@ -135,7 +218,10 @@ class FeaturesClient:
             raise ApiBusy(resp.status_code, retry_after)
         if resp.status_code >= 400:
             raise ApiRejected(resp.status_code, _detail(resp))
-        answer: Result = resp.json()
+        try:
+            answer: Result = resp.json()
+        except ValueError as exc:
+            raise BadResponse(f"HTTP {resp.status_code} with a body that is not JSON") from exc
         return answer
 
 

@@ -1,12 +1,17 @@
 """Errors of the batch client.
 
 SparkUdfError
-├── ApiUnreachable   the proxy/API could not be reached (after retries)
-├── ApiRejected      the API answered a 4xx that retrying cannot fix
-├── ApiBusy          429/503 still after every retry
-├── ApiIncompatible  the API's answer breaks the feature contract (no spec_hash, another one)
-├── InvalidOptions   the job's options break a rule (a feature spec's); also a ValueError
-└── JavaMissing      Spark needs Java 17 or 21 and none was found
+├── ApiUnreachable        the proxy/API could not be reached (a connection error or timeout)
+├── ApiRejected           the API answered a 4xx/500 that retrying cannot fix (the row's fault)
+├── ApiBusy               429/502/503/504: transient, retried
+├── DeadlineExceeded      a batch met only transient faults until its deadline (rows error)
+├── RetryBudgetExhausted  a task spent its retry budget (the task fails; rerun resumes)
+├── BadResponse           an answer that is not one result per doc (the batch's rows error)
+├── ApiIncompatible       the API's answer breaks the feature contract (no spec_hash, another one)
+├── InvalidOptions        the job's options break a rule (a feature spec's); also a ValueError
+├── JobConfigError        the job's declaration is wrong (a config field, an output in use)
+├── InputError            the input cannot be read or lacks a named column
+└── JavaMissing           Spark needs Java 17 or 21 and none was found
 """
 
 from __future__ import annotations
@@ -16,8 +21,13 @@ __all__ = [
     "ApiIncompatible",
     "ApiRejected",
     "ApiUnreachable",
+    "BadResponse",
+    "DeadlineExceeded",
+    "InputError",
     "InvalidOptions",
     "JavaMissing",
+    "JobConfigError",
+    "RetryBudgetExhausted",
     "SparkUdfError",
 ]
 
@@ -43,7 +53,27 @@ class ApiBusy(SparkUdfError):
         super().__init__(f"HTTP {status} (busy), Retry-After {retry_after}")
 
 
+class DeadlineExceeded(SparkUdfError):
+    pass
+
+
+class RetryBudgetExhausted(SparkUdfError):
+    pass
+
+
+class BadResponse(SparkUdfError):
+    pass
+
+
 class ApiIncompatible(SparkUdfError):
+    pass
+
+
+class JobConfigError(SparkUdfError, ValueError):
+    pass
+
+
+class InputError(SparkUdfError):
     pass
 
 

@@ -1,8 +1,10 @@
-"""The featurize job: reviews TSV -> features through the proxy -> parquet, as pure transforms.
+"""The featurize job: a declared table in, a partitioned, resumable feature table out.
 
-The table's metadata (`contracts.write_table_info`) is what the API answered for the job's
-own request (spec, spec_hash, analyzer, dictionary) plus the job's record, written once the
-Parquet output is complete.
+`transform(df, opts)` is the pure transform (a text column in, features out, through the
+proxy); `featurize(job)` is the job around it (`spark_udfs._batch`): DUMP (read any table),
+BATCH (declared filters, parts written once each), and the table's metadata, which holds what
+the API answered for the job's own request (spec, spec_hash, analyzer, dictionary) plus the
+job's record (input, filters, row counts, retries, timings).
 """
 
 from __future__ import annotations
@@ -11,10 +13,7 @@ import asyncio
 import os
 import shutil
 import sys
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,8 +25,8 @@ from contracts import (
     ContractError,
     FeatureSpec,
     FeatureTableInfo,
-    write_table_info,
 )
+from spark_udfs._batch import JobResult, run_job
 from spark_udfs._client import FeaturesClient, RetryPolicy, resolve_spec
 from spark_udfs._errors import (
     ApiBusy,
@@ -36,9 +35,12 @@ from spark_udfs._errors import (
     InvalidOptions,
     JavaMissing,
 )
-from spark_udfs._udf import make_features_udf
+from spark_udfs._input import TEXT
+from spark_udfs._job import JobConfig
+from spark_udfs._ship import ship_project
+from spark_udfs._udf import counter_accumulator, make_features_udf
 
-__all__ = ["FeaturizeOptions", "featurize", "read_reviews", "spark_session", "transform"]
+__all__ = ["FeaturizeOptions", "featurize", "spark_session", "transform"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,29 @@ class FeaturizeOptions:
     concurrency: int = 2
     spec: FeatureSpec | None = None
     dictionary: str | None = None
+    deadline: float = 120.0
+    retry_budget: float = 0.5
+    min_retries: int = 200
+    return_tokens: bool = True
+
+    @classmethod
+    def from_job(cls, job: JobConfig) -> FeaturizeOptions:
+        service = job.service
+        return cls(
+            proxy_url=service.proxy,
+            analyzer=job.spec.analyzer,
+            batch_size=service.batch_size,
+            timeout=service.timeout,
+            master=job.master,
+            api_key=service.api_key,
+            concurrency=service.concurrency,
+            spec=job.spec.feature_spec(),
+            dictionary=job.spec.dictionary,
+            deadline=service.deadline,
+            retry_budget=service.retry_budget,
+            min_retries=service.min_retries,
+            return_tokens=job.output.tokens,
+        )
 
     @property
     def feature_spec(self) -> FeatureSpec:
@@ -78,34 +103,35 @@ def require_java() -> None:
 
 
 def spark_session(master: str, app_name: str = "nlpfeat") -> SparkSession:
-    """A Spark session whose Python workers run this interpreter (the venv's)."""
+    """A Spark session whose Python workers run this interpreter (the venv's) unless
+    `PYSPARK_PYTHON` says otherwise; quiet (our progress bar, not Spark's); on a cluster the
+    executors get this project's code from the job (`spark_udfs._ship`)."""
     require_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    return (
+    spark = (
         SparkSession.builder.master(master)
         .appName(app_name)
         .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "true")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
+    spark.sparkContext.setLogLevel("ERROR")
+    ship_project(spark)
+    return spark
 
 
-def read_reviews(spark: SparkSession, path: str | Path) -> DataFrame:
-    """The reviews TSV (header, tab-separated, no quoting), every column as read."""
-    return (
-        spark.read.option("header", "true")
-        .option("sep", "\t")
-        .option("quote", "")
-        .option("escape", "")
-        .csv(str(path))
-    )
-
-
-def transform(df: DataFrame, opts: FeaturizeOptions, *, text_col: str = "document") -> DataFrame:
-    """Add tokens, indices, values and error for `text_col`; keep id and label when present."""
+def transform(
+    df: DataFrame,
+    opts: FeaturizeOptions,
+    *,
+    text_col: str = "document",
+    counts: Any = None,
+) -> DataFrame:
+    """Add tokens, indices, values and error for `text_col`; keep id and label when present.
+    `counts` (a `counter_accumulator`) collects requests and retries by cause."""
     udf = make_features_udf(
         opts.proxy_url,
         analyzer=opts.analyzer,
@@ -115,6 +141,11 @@ def transform(df: DataFrame, opts: FeaturizeOptions, *, text_col: str = "documen
         timeout=opts.timeout,
         api_key=opts.api_key,
         concurrency=opts.concurrency,
+        deadline=opts.deadline,
+        retry_budget=opts.retry_budget,
+        min_retries=opts.min_retries,
+        return_tokens=opts.return_tokens,
+        counts=counts,
     )
     if opts.partitions:
         df = df.repartition(opts.partitions)
@@ -125,42 +156,44 @@ def transform(df: DataFrame, opts: FeaturizeOptions, *, text_col: str = "documen
     return out.select(*[c for c in out.columns if c != "f"], "f.*")
 
 
-def featurize(input_path: str | Path, output: str | Path, opts: FeaturizeOptions) -> dict[str, Any]:
-    """Run the job: Parquet at `output`, then its metadata file (`contracts.write_table_info`).
+def featurize(
+    job: JobConfig,
+    *,
+    spark: SparkSession | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> JobResult:
+    """Run `job` (see `spark_udfs._batch` for the output and how a rerun resumes).
 
-    The API is asked first (the same request as the job's, for no docs), so a job whose API
-    cannot be reached or speaks another feature contract fails before Spark starts. Returns
-    the metadata as written, plus `rows` and `errors` at the top for a summary line.
+    The API is asked first (the job's own request, for no docs), so a job whose API cannot be
+    reached or speaks another feature contract fails before Spark starts. `spark` is a session
+    to use (else one is made for `job.master` and stopped at the end).
     """
     require_java()
-    info = table_info(_feature_spec(opts), opts)  # fails fast, before Spark starts
-    started = datetime.now(UTC)
-    clock = time.monotonic()
-    spark = spark_session(opts.master, "nlpfeat-featurize")
+    opts = FeaturizeOptions.from_job(job)
+    answer = _feature_spec(opts)
+    table_info(answer, opts)  # fails fast, before Spark starts
+    session = spark or spark_session(job.master, "nlpfeat-featurize")
+    counts = counter_accumulator(session)
     try:
-        df = transform(read_reviews(spark, input_path), opts)
-        df.write.mode("overwrite").parquet(str(output))
-        written = spark.read.parquet(str(output))
-        [counts] = written.agg(
-            F.count(F.lit(1)).alias("rows"), F.count("error").alias("errors")
-        ).collect()
+        return run_job(
+            session,
+            job,
+            answer,
+            lambda df: transform(df, opts, text_col=TEXT, counts=counts),
+            overwrite=overwrite,
+            progress=progress,
+            record=lambda: {"retries": _retries(counts.value)},
+        )
     finally:
-        spark.stop()
-    rows, errors = int(counts["rows"]), int(counts["errors"])
-    info = info.with_job(
-        input=str(input_path),
-        rows=rows,
-        errors=errors,
-        started_at=_timestamp(started),
-        created_at=_timestamp(datetime.now(UTC)),
-        seconds=round(time.monotonic() - clock, 3),
-        master=opts.master,
-        partitions=opts.partitions,
-        batch_size=opts.batch_size,
-        concurrency=opts.concurrency,
-    )
-    write_table_info(output, info)
-    return {**info.to_json(), "rows": rows, "errors": errors}
+        if spark is None:
+            session.stop()
+
+
+def _retries(counts: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in sorted(counts.items()) if k != "requests"} | {
+        "requests": counts.get("requests", 0)
+    }
 
 
 def table_info(answer: dict[str, Any], opts: FeaturizeOptions) -> FeatureTableInfo:
@@ -176,10 +209,6 @@ def table_info(answer: dict[str, Any], opts: FeaturizeOptions) -> FeatureTableIn
             f"{opts.feature_spec.to_json()}: is the API older than this client?"
         )
     return info
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _feature_spec(

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pandas as pd
+from pyspark.accumulators import Accumulator, AccumulatorParam
+from pyspark.sql import SparkSession
 from pyspark.sql.pandas.functions import pandas_udf
 from pyspark.sql.types import (
     ArrayType,
@@ -26,9 +28,32 @@ from pyspark.sql.types import (
 )
 
 from contracts import FeatureSpec
-from spark_udfs._client import FeaturesClient, RetryPolicy, resolve_spec
+from spark_udfs._client import FeaturesClient, RetryBudget, RetryPolicy, resolve_spec
 
-__all__ = ["FEATURES_SCHEMA", "features_frame", "make_features_udf"]
+__all__ = [
+    "FEATURES_SCHEMA",
+    "CounterParam",
+    "counter_accumulator",
+    "features_frame",
+    "make_features_udf",
+]
+
+
+class CounterParam(AccumulatorParam[dict[str, int]]):
+    """Spark accumulator of counts by name, summed over tasks."""
+
+    def zero(self, value: dict[str, int]) -> dict[str, int]:
+        return {}
+
+    def addInPlace(self, a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+        for key, n in b.items():
+            a[key] = a.get(key, 0) + n
+        return a
+
+
+def counter_accumulator(spark: SparkSession) -> Accumulator[dict[str, int]]:
+    return spark.sparkContext.accumulator({}, CounterParam())
+
 
 FEATURES_SCHEMA = StructType(
     [
@@ -49,17 +74,24 @@ def make_features_udf(
     dictionary: str | None = None,
     batch_size: int = 64,
     timeout: float = 60.0,
-    retry_attempts: int = 8,
-    retry_cap: float = 10.0,
+    retry_attempts: int | None = None,
+    retry_cap: float = 5.0,
+    deadline: float = 120.0,
+    retry_budget: float = 0.5,
+    min_retries: int = 200,
     api_key: str | None = None,
     concurrency: int = 2,
+    return_tokens: bool = True,
+    counts: Accumulator[dict[str, int]] | None = None,
 ) -> Any:
     """A UDF mapping a string column to a struct (tokens, indices, values, error).
 
     Features follow `spec` (default: the default spec with `num_features`, 2^20 unless
     given); `dictionary` names a user dictionary of the API. `api_key` goes out in the
     `contracts.headers.API_KEY` header on every request; `concurrency` is how many requests
-    one task has in flight at most.
+    one task has in flight at most. Transient faults are retried for up to `deadline` seconds
+    per batch within a task's budget (`RetryBudget(retry_budget, min_retries)`); `counts`
+    (a `counter_accumulator`) receives each task's requests and retries by cause.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -78,10 +110,14 @@ def make_features_udf(
                     spec=feature_spec,
                     dictionary=dictionary,
                     api_key=api_key,
-                    retry=RetryPolicy(attempts=retry_attempts, cap=retry_cap),
+                    return_tokens=return_tokens,
+                    retry=RetryPolicy(attempts=retry_attempts, cap=retry_cap, deadline=deadline),
+                    budget=RetryBudget(retry_budget, min_retries),
                 )
                 for docs in batches:
                     yield runner.run(features_frame(client, docs, batch_size, concurrency))
+                if counts is not None:
+                    counts.add({"requests": client.budget.requests, **client.retries})
             finally:
                 runner.run(http.aclose())
 

@@ -25,13 +25,28 @@ def test_the_table_records_what_the_api_answered(
     tsv, features = tmp_path / "reviews.tsv", tmp_path / "features.parquet"
     reviews.head(ROWS).to_csv(tsv, sep="\t", index=False, quoting=3)
     args = ["featurize", "--input", str(tsv), "--output", str(features), "--proxy", proxy_url]
+    args += [
+        "--ngram-range",
+        "1,3",
+        "--pos-filter",
+        "content",
+        "--stopwords",
+        "영화,은",
+        "--binary",
+    ]
     done = subprocess.run(
-        [sys.executable, "-m", "nlpfeat", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "nlpfeat", *args, "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert f"{ROWS} rows" in done.stderr
+    assert "featurized" in done.stderr and "spec_hash" in done.stderr
 
-    body = {"analyzer": "mecab", "docs": [], "spec": FeatureSpec().to_json()}
+    spec = FeatureSpec(
+        ngram_range=(1, 3), pos_filter="content", stopwords=("영화", "은"), binary=True
+    )
+    body = {"analyzer": "mecab", "docs": [], "spec": spec.to_json()}
     answer = httpx.post(f"{api_url}/v1/features", json=body, timeout=60).json()
     info = read_table_info(features)
     assert info.spec.to_json() == answer["spec"]
@@ -41,9 +56,11 @@ def test_the_table_records_what_the_api_answered(
     assert info.analyzer_version == answer["analyzer_version"]
     assert info.dictionary == answer["dictionary"]
     assert info.user_dictionary == (answer.get("user_dictionary") or {}).get("name")
-    assert info.job["rows"] == len(pd.read_parquet(features)) == ROWS
-    assert info.job["errors"] == 0 and info.job["input"] == str(tsv)
-    assert info.job["created_at"].endswith("Z") and info.job["seconds"] > 0
+    table = pd.read_parquet(features)
+    assert info.job["rows"]["featurized"] == len(table) == ROWS
+    assert info.job["rows"]["errored"] == {} and info.job["input"]["path"] == str(tsv)
+    assert info.job["created_at"] and info.job["timings"]["total_s"] > 0
+    assert set(table["values"].explode().dropna()) == {1.0}  # binary, as asked
 
     models = tmp_path / "models"
     result = train(features, models, name="sentiment")

@@ -106,11 +106,47 @@ def test_connection_errors_and_503_back_off_exponentially_with_a_cap() -> None:
     assert clock.sleeps[0] < clock.sleeps[2] and all(s <= 5.0 + 0.1 for s in clock.sleeps)
 
 
-def test_exhausted_retries_become_per_row_errors() -> None:
+def test_exhausted_attempts_become_per_row_errors_naming_the_last_fault() -> None:
     up, clock = Upstream([httpx.Response(429, headers={"Retry-After": "1"})] * 10), Clock()
     results = features(up, clock, ["가", "나"], retry=RetryPolicy(attempts=3, cap=5.0))
-    assert [r["error"]["type"] for r in results] == ["ApiBusy", "ApiBusy"]
+    assert [r["error"]["type"] for r in results] == ["DeadlineExceeded", "DeadlineExceeded"]
+    assert "HTTP 429" in results[0]["error"]["detail"]
     assert len(up.requests) == 3
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_gateway_faults_are_retried_and_the_rows_come_back_good(status: int) -> None:
+    up, clock = Upstream([httpx.Response(status)] * 4), Clock()
+    results = features(up, clock, ["가", "나"])
+    assert [r.get("error") for r in results] == [None, None]
+    assert len(up.requests) == 5
+
+
+def test_a_batch_retries_until_its_deadline_then_its_rows_say_so() -> None:
+    up, clock = Upstream([httpx.Response(502)] * 1000), Clock()
+    start = clock.now
+    results = features(up, clock, ["가"], retry=RetryPolicy(initial=0.5, cap=4.0, deadline=30.0))
+    assert results[0]["error"]["type"] == "DeadlineExceeded"
+    assert "HTTP 502" in results[0]["error"]["detail"]
+    assert 30.0 - 1e-6 <= clock.now - start <= 30.0 + 1e-6  # the last wait is cut to the deadline
+    assert len(up.requests) > 8
+
+
+def test_a_spent_retry_budget_fails_the_task_instead_of_erroring_rows() -> None:
+    from spark_udfs import RetryBudget, RetryBudgetExhausted
+
+    up, clock = Upstream([httpx.ConnectError("refused")] * 1000), Clock()
+    with pytest.raises(RetryBudgetExhausted, match="run the same job again"):
+        budget = RetryBudget(ratio=0.5, minimum=5)
+        features(up, clock, ["가"], budget=budget, retry=RetryPolicy(deadline=1e9))
+    assert len(up.requests) == 1 + 10  # 5 retries to start with, each send earns half a retry
+
+
+def test_an_answer_with_too_few_results_is_an_error_for_the_batch_not_a_shift() -> None:
+    short = httpx.Response(200, json={"results": [{"indices": [1], "values": [1.0]}]})
+    results = features(Upstream([short]), Clock(), ["가", "나"])
+    assert [r["error"]["type"] for r in results] == ["BadResponse", "BadResponse"]
+    assert "1 results for 2 docs" in results[0]["error"]["detail"]
 
 
 def test_a_batch_rejected_as_too_large_is_split_so_only_the_bad_doc_fails() -> None:
