@@ -7,7 +7,7 @@ Each subcommand imports its stage lazily, so `nlpfeat proxy` never loads an anal
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -317,7 +317,7 @@ def featurize(
     from spark_udfs import SparkUdfError, load_job
     from spark_udfs import featurize as run_featurize
 
-    overrides = {
+    overrides: dict[str, dict[str, Any]] = {
         "input": {
             "path": input,
             "format": format,

@@ -178,7 +178,8 @@ def _stage(spark: SparkSession, fs: HadoopFS, job: JobConfig, out: str) -> dict[
     """Filter once and write the kept rows split into parts; skipped when a run did it."""
     known = fs.read_text(f"{out}/{FILTERS_FILE}")
     if known is not None:
-        return json.loads(known)
+        plan: dict[str, Any] = json.loads(known)
+        return plan
     frame = read_input(spark, job.input)
     marked = mark_drops(spark, frame, job.filters).persist(StorageLevel.MEMORY_AND_DISK)
     try:

@@ -95,7 +95,7 @@ def input_fingerprint(spark: SparkSession, cfg: InputConfig) -> dict[str, Any]:
     (so hdfs:// and s3a:// count the same way as local files)."""
     raw = _raw(spark, cfg)
     files = sorted(raw.inputFiles())
-    jvm = spark.sparkContext._jvm
+    jvm: Any = spark.sparkContext._jvm
     conf = spark.sparkContext._jsc.hadoopConfiguration()
     listed = []
     for name in files:

@@ -35,7 +35,7 @@ def build_zip(target_dir: str | Path, packages: tuple[str, ...] = EXECUTOR_PACKA
 
 def ship_project(spark: SparkSession) -> Path | None:
     """Add the executors' zip to a cluster session; nothing to do in local mode."""
-    master = spark.sparkContext.master
+    master = spark.sparkContext.master or "local"
     if master.startswith("local"):
         return None
     zipped = build_zip(tempfile.mkdtemp(prefix="nlpfeat-ship-"))
