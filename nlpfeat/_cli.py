@@ -391,9 +391,16 @@ def train(
         _fail(exc)
     err.print(
         f"accuracy {result.accuracy:.4f} on {result.n_test} held-out rows "
-        f"({result.n_train} train, {result.n_skipped} skipped); "
-        f"max |Δp| onnx vs sklearn {result.max_abs_diff:.2e}; wrote {result.path}"
+        f"({result.n_train} train); max |Δp| onnx vs sklearn {result.max_abs_diff:.2e}; "
+        f"wrote {result.path}"
     )
+    if result.n_skipped:
+        kinds = ", ".join(f"{k} {v}" for k, v in result.skipped_errors.items())
+        err.print(
+            f"[yellow]skipped {result.n_skipped} row(s)[/]: {result.n_skipped_unlabelled} "
+            f"without a label, {result.n_skipped_error} with an error"
+            + (f" ({kinds})" if kinds else "")
+        )
 
 
 @app.command()

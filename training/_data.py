@@ -6,7 +6,8 @@ file, read and checked by `contracts.read_table_info`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,8 @@ class LabelledFeatures:
     table: FeatureTableInfo
     n_skipped_error: int
     n_skipped_unlabelled: int
+    skipped_errors: dict[str, int] = field(default_factory=dict)
+    """Rows left out for an error, by the error's type (`DeadlineExceeded`, `ApiRejected`...)."""
 
     @property
     def n_skipped(self) -> int:
@@ -58,12 +61,15 @@ def read_features(features: Path) -> LabelledFeatures:
     n_skipped_error = n_rows - int(pc.sum(ok).as_py() or 0)
     keep = pc.and_(ok, _labelled(table))
     n_skipped_unlabelled = n_rows - n_skipped_error - int(pc.sum(keep).as_py() or 0)
+    kinds = Counter(str(e).partition(":")[0] for e in table.column("error").drop_null().to_pylist())
     table = table.filter(keep)
     X = _to_csr(table, info.num_features)
     y = table.column("label").to_numpy().astype(np.int64) if table.num_rows else np.empty(0, int)
     if not np.isin(y, (0, 1)).all():
         raise FeaturesError(f"labels must be 0 or 1, found {sorted(set(y.tolist()))[:5]}")
-    return LabelledFeatures(X, y, info, n_skipped_error, n_skipped_unlabelled)
+    return LabelledFeatures(
+        X, y, info, n_skipped_error, n_skipped_unlabelled, dict(sorted(kinds.items()))
+    )
 
 
 def _read_table(path: Path) -> pa.Table:

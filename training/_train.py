@@ -50,6 +50,7 @@ class TrainResult:
     n_skipped: int
     n_skipped_error: int
     n_skipped_unlabelled: int
+    skipped_errors: dict[str, int]
     max_abs_diff: float
     metadata: dict[str, Any]
 
@@ -98,6 +99,7 @@ def train(
         "n_skipped": data.n_skipped,
         "n_skipped_error": data.n_skipped_error,
         "n_skipped_unlabelled": data.n_skipped_unlabelled,
+        "skipped_errors": data.skipped_errors,
     }
     metadata = _metadata(name, data.table, metrics, clf, max_abs_diff)
     report("writing model")
@@ -115,6 +117,7 @@ def train(
         n_skipped=data.n_skipped,
         n_skipped_error=data.n_skipped_error,
         n_skipped_unlabelled=data.n_skipped_unlabelled,
+        skipped_errors=data.skipped_errors,
         max_abs_diff=max_abs_diff,
         metadata={**metadata, "version": version},
     )

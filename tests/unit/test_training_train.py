@@ -129,6 +129,8 @@ def test_accuracy_well_above_chance_and_counts(trained: TrainResult) -> None:
     assert trained.n_skipped_error == N_ERRORS
     assert trained.n_skipped_unlabelled == N_UNLABELLED
     assert trained.n_skipped == N_ERRORS + N_UNLABELLED
+    assert trained.skipped_errors == {"AnalyzerFailed": N_ERRORS}
+    assert trained.metadata["metrics"]["skipped_errors"] == {"AnalyzerFailed": N_ERRORS}
     assert trained.n_train + trained.n_test == 1000 - N_ERRORS - N_UNLABELLED
     assert trained.n_test == pytest.approx(0.2 * (trained.n_train + trained.n_test), abs=1)
     assert trained.version == 1
