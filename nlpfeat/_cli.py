@@ -286,7 +286,7 @@ def featurize(
         ),
     ] = None,
     batch_size: Annotated[
-        int | None, Opt(help="docs per request (default 128)", rich_help_panel="service")
+        int | None, Opt(help="docs per request (default 1000)", rich_help_panel="service")
     ] = None,
     concurrency: Annotated[
         int | None,

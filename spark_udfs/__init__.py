@@ -21,7 +21,7 @@ from spark_udfs._errors import (
 )
 from spark_udfs._featurize import FeaturizeOptions, featurize, spark_session, transform
 from spark_udfs._job import JobConfig, load_job
-from spark_udfs._udf import FEATURES_SCHEMA, features_frame, make_features_udf
+from spark_udfs._udf import FEATURES_SCHEMA, counter_accumulator, features_frame, make_features_udf
 
 __all__ = [
     "FEATURES_SCHEMA",
@@ -43,6 +43,7 @@ __all__ = [
     "RetryBudgetExhausted",
     "RetryPolicy",
     "SparkUdfError",
+    "counter_accumulator",
     "features_frame",
     "featurize",
     "load_job",

@@ -7,7 +7,8 @@ task's retry budget (`RetryBudget`) allow. When the deadline runs out the batch'
 `DeadlineExceeded` error naming the last fault; a spent budget fails the task instead (the
 API is down for good: rerun the job once it is back, finished parts are kept). Not retried:
 other 4xx and 500, which are the row's own fault. A batch the API rejects as a whole (413,
-422) is split into single docs so that only the offending doc gets the error. An answer with
+422) is split in halves until the parts pass, so that only an offending doc gets the error
+and a batch over the API's `max_docs` still goes through. An answer with
 another number of results than docs is a `BadResponse` for the batch, never a shifted row.
 Every send first waits on the task's `Pacer`, which every answer's RateLimit headers update.
 Each request carries the feature spec (`contracts.FeatureSpec`, as JSON) and, with an API
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
+import orjson
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -130,7 +132,9 @@ class FeaturesClient:
         }
         if dictionary is not None:
             self._request["dictionary"] = dictionary
-        self._headers = {headers.API_KEY: api_key} if api_key else {}
+        self._headers = {"content-type": "application/json"}
+        if api_key:
+            self._headers[headers.API_KEY] = api_key
         self._retry = retry or RetryPolicy()
         self.budget = budget or RetryBudget()
         self.retries: Counter[str] = Counter()
@@ -151,8 +155,9 @@ class FeaturesClient:
         except RetryBudgetExhausted:
             raise  # the task fails: not the rows' fault, and retrying more would not help
         except ApiRejected as exc:
-            if len(docs) > 1 and exc.status in (413, 422):
-                return [r for doc in docs for r in await self.features([doc])]
+            if len(docs) > 1 and exc.status in (413, 422):  # halves: log2(n) steps to the bad doc
+                mid = len(docs) // 2
+                return [*await self.features(docs[:mid]), *await self.features(docs[mid:])]
             return [_error(exc)] * len(docs)
         except SparkUdfError as exc:
             return [_error(exc)] * len(docs)
@@ -199,11 +204,11 @@ class FeaturesClient:
         return await retrying(self._post, docs)
 
     async def _post(self, docs: list[str]) -> Result:
-        payload = {**self._request, "docs": docs}
+        body = orjson.dumps({**self._request, "docs": docs})
         await self.pacer.wait()
         self.budget.sent()
         try:
-            resp = await self._http.post(self._url, json=payload, headers=self._headers)
+            resp = await self._http.post(self._url, content=body, headers=self._headers)
         except httpx.TransportError as exc:
             raise ApiUnreachable(f"{self._url}: {exc!r}") from exc
         self.pacer.observe(resp.headers)
@@ -219,8 +224,8 @@ class FeaturesClient:
         if resp.status_code >= 400:
             raise ApiRejected(resp.status_code, _detail(resp))
         try:
-            answer: Result = resp.json()
-        except ValueError as exc:
+            answer: Result = orjson.loads(resp.content)
+        except orjson.JSONDecodeError as exc:
             raise BadResponse(f"HTTP {resp.status_code} with a body that is not JSON") from exc
         return answer
 

@@ -38,7 +38,7 @@ unknown field is refused by name::
 
     [service]
     proxy = "http://127.0.0.1:8000"
-    batch_size = 128
+    batch_size = 1000             # docs per request (halved on 413 until the API takes it)
     concurrency = 2              # requests in flight per Spark task
     deadline = 120.0             # seconds a batch may retry transient faults, then its rows error
     retry_budget = 0.5           # retries per request a task may spend (plus `min_retries`)
@@ -175,7 +175,7 @@ class OutputConfig(_Section):
 class ServiceConfig(_Section):
     proxy: str = "http://127.0.0.1:8000"
     api_key: str | None = Field(None, repr=False, exclude=True)
-    batch_size: int = Field(128, ge=1, le=1000)
+    batch_size: int = Field(1000, ge=1, le=10_000)
     concurrency: int = Field(2, ge=1, le=64)
     timeout: float = Field(60.0, gt=0)
     deadline: float = Field(120.0, gt=0)

@@ -139,29 +139,30 @@ async def features_frame(
     async def chunk_rows(chunk: list[Any]) -> list[dict[str, Any]]:
         sendable = [d for d in chunk if isinstance(d, str)]
         results = iter(await send(sendable) if sendable else [])
-        return [_row(next(results)) if isinstance(d, str) else _NULL_DOC for d in chunk]
+        return [next(results) if isinstance(d, str) else _NULL_DOC for d in chunk]
 
     chunks = [values[start : start + batch_size] for start in range(0, len(values), batch_size)]
     done = await asyncio.gather(*(chunk_rows(chunk) for chunk in chunks))
-    rows = [row for chunk in done for row in chunk]
-    return pd.DataFrame(rows, columns=[f.name for f in FEATURES_SCHEMA.fields])
+    columns: dict[str, list[Any]] = {f.name: [] for f in FEATURES_SCHEMA.fields}
+    tokens, indices, vals, errors = columns.values()
+    for chunk in done:
+        for result in chunk:
+            error = result.get("error")
+            if error:
+                tokens.append(None)
+                indices.append(None)
+                vals.append(None)
+                errors.append(
+                    error
+                    if isinstance(error, str)
+                    else f"{error.get('type')}: {error.get('detail')}"
+                )
+            else:
+                tokens.append(result.get("tokens"))
+                indices.append(result["indices"])
+                vals.append(result["values"])
+                errors.append(None)
+    return pd.DataFrame(columns)
 
 
-_NULL_DOC = {"tokens": None, "indices": None, "values": None, "error": "NullDocument: no text"}
-
-
-def _row(result: dict[str, Any]) -> dict[str, Any]:
-    error = result.get("error")
-    if error:
-        return {
-            "tokens": None,
-            "indices": None,
-            "values": None,
-            "error": f"{error.get('type')}: {error.get('detail')}",
-        }
-    return {
-        "tokens": result.get("tokens"),
-        "indices": result["indices"],
-        "values": result["values"],
-        "error": None,
-    }
+_NULL_DOC: dict[str, Any] = {"error": "NullDocument: no text"}

@@ -329,3 +329,13 @@ def test_concurrent_senders_of_a_task_queue_one_interval_apart() -> None:
 
     asyncio.run(many())
     assert [b - a for a, b in itertools.pairwise(sent)] == pytest.approx([0.5] * 4)
+
+
+def test_a_batch_over_the_apis_max_docs_is_halved_until_it_passes() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        docs = json.loads(request.content)["docs"]
+        return httpx.Response(413, json={"detail": "too many docs"}) if len(docs) > 3 else ok(docs)
+
+    results = features(handler, Clock(), [f"{i}" for i in range(10)])
+    assert [r.get("error") for r in results] == [None] * 10
+    assert [r["indices"] for r in results] == [[1]] * 10
