@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_analyze.py
 	$(PY) benchmarks/bench_analyzers.py
 	$(PY) benchmarks/bench_instructions.py
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/bench_featurize.py
 
 bench-proxy: $(STAMP)
 	$(PY) benchmarks/bench_proxy.py

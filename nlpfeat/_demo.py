@@ -156,6 +156,11 @@ def run_demo(
                     proxy_url,
                     "--analyzer",
                     analyzer,
+                    "--min-chars",
+                    "1",
+                    "--drop-duplicates",
+                    "--overwrite",
+                    "--no-progress",
                 ],
                 {API_KEY_ENV: secret[_SPARK_KEY_ENV]},
             )

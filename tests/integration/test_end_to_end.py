@@ -35,7 +35,7 @@ def test_batch_and_online_paths_agree_on_every_row(tmp_path: Path, reviews, prox
     assert "accuracy" in trained.stderr
 
     spec = json.loads((features / "_feature_spec.json").read_text())
-    assert spec["job"]["rows"] == 200 and spec["analyzer"] == "mecab"
+    assert spec["job"]["rows"]["featurized"] == 200 and spec["analyzer"] == "mecab"
     batch = pd.read_parquet(features).set_index("id").loc[sample["id"]]
     meta = json.loads((models / "sentiment" / "1" / "metadata.json").read_text())
     assert meta["feature_spec"]["num_features"] == spec["num_features"]
