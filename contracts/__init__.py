@@ -6,7 +6,8 @@ import is `mmh3` (the hashing scheme), and NumPy is imported only by the padding
 - `headers`: HTTP header names and the request classes the proxy and the API exchange;
 - the feature spec (`FeatureSpec`, `spec_hash`, the hashing scheme `term_index`/`hash_terms`)
   and the feature table's metadata file (`FeatureTableInfo`, read/write);
-- the model repository (`ModelRepository`: layout, atomic writes, versions, metadata);
+- the model repository (`ModelRepository`: layout, atomic writes, versions, metadata) and its
+  registry (`ModelRegistry`: aliases such as `production`, with who moved them and why);
 - the ONNX graph's input and output names (`ONNX_INPUTS`, `ONNX_OUTPUTS`, `pad_rows`);
 - RFC 9457 problem `type` URIs (`problem_type`, `problem_body`).
 """
@@ -26,6 +27,13 @@ from contracts._onnx import (
     pad_sparse,
 )
 from contracts._problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, problem_body, problem_type
+from contracts._registry import (
+    ARCHIVED,
+    CANDIDATE,
+    PRODUCTION,
+    REGISTRY_FILENAME,
+    ModelRegistry,
+)
 from contracts._repository import METADATA_FILENAME, MODEL_FILENAME, ModelRepository, check_name
 from contracts._spec import DEFAULT_NUM_FEATURES, POS_GROUPS, FeatureSpec, spec_hash
 from contracts._table import (
@@ -36,6 +44,8 @@ from contracts._table import (
 )
 
 __all__ = [
+    "ARCHIVED",
+    "CANDIDATE",
     "DEFAULT_NUM_FEATURES",
     "HASHING",
     "HASH_SEED",
@@ -50,12 +60,15 @@ __all__ = [
     "POS_GROUPS",
     "PROBLEM_CONTENT_TYPE",
     "PROBLEM_TYPE_BASE",
+    "PRODUCTION",
+    "REGISTRY_FILENAME",
     "TABLE_METADATA_FILENAME",
     "TERM_FORMAT",
     "ContractError",
     "FeatureSpec",
     "FeatureTableInfo",
     "InvalidSpec",
+    "ModelRegistry",
     "ModelRepository",
     "RepositoryError",
     "TableMetadataError",

@@ -450,3 +450,7 @@ def demo(
     except KeyboardInterrupt:
         err.print("[bold]interrupted[/]: every process the demo started is stopped")
         raise typer.Exit(130) from None
+
+
+# Commands of later stages live in their own modules and register themselves on `app`.
+from nlpfeat import _cmd_analyze, _cmd_models  # noqa: E402, F401

@@ -347,3 +347,45 @@ def test_no_stage_defines_a_contract_itself(package: str) -> None:
         if (hits := restated_contracts(path.read_text(encoding="utf-8")))
     }
     assert found == {}, f"use the constants of `contracts` instead: {found}"
+
+
+# -- the model registry --------------------------------------------------------------------------
+
+
+def test_registry_aliases_move_with_who_and_why_and_archive_the_old(tmp_path: Path) -> None:
+    repo = ModelRepository(tmp_path)
+    for i in range(3):
+        repo.write_version("m", b"x", {"i": i})
+    registry = contracts.ModelRegistry(repo)
+    assert registry.aliases("m") == {} and registry.stage("m", 1) is None
+    registry.set_alias("m", contracts.PRODUCTION, 1, by="ci", reason="first model")
+    registry.set_alias("m", contracts.CANDIDATE, 2, by="ci", reason="trained")
+    entry = registry.set_alias(
+        "m", contracts.PRODUCTION, 2, by="alice", reason="gate passed", gate={"verdict": "pass"}
+    )
+    assert entry["previous"] == 1 and entry["gate"] == {"verdict": "pass"}
+    assert registry.resolve("m", contracts.PRODUCTION) == 2
+    assert [registry.stage("m", v) for v in (1, 2, 3)] == ["archived", "production", None]
+    assert [e["by"] for e in registry.history("m")] == ["ci", "ci", "alice"]
+    with pytest.raises(RepositoryError, match="has no version 9"):
+        registry.set_alias("m", contracts.PRODUCTION, 9, by="x", reason="typo")
+    with pytest.raises(RepositoryError, match="say why"):
+        registry.set_alias("m", contracts.PRODUCTION, 3, by="x", reason=" ")
+    assert repo.versions("m") == [1, 2, 3]  # the registry file is not a version
+
+
+def test_concurrent_alias_changes_all_land_in_the_history(tmp_path: Path) -> None:
+    repo = ModelRepository(tmp_path)
+    repo.write_version("m", b"x", {})
+    registry = contracts.ModelRegistry(tmp_path)
+    threads = [
+        threading.Thread(
+            target=registry.set_alias, args=("m", f"a{i}", 1), kwargs={"by": "t", "reason": "r"}
+        )
+        for i in range(16)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(registry.history("m")) == 16 and len(registry.aliases("m")) == 16

@@ -1,0 +1,3 @@
+"""`nlpfeat analyze ...` commands (registered on the CLI app by importing this module)."""
+
+from __future__ import annotations
