@@ -141,7 +141,7 @@ def main() -> None:
             IN_SPARK: lambda: sink(frame.select(udf(F.col("text")).alias("f"))),
         }
         with console.status("warming both paths up"):
-            for run in paths.values():
+            for run in paths.values() if args.rounds else ():
                 run()
         rates: dict[str, list[float]] = {name: [] for name in paths}
         for r in range(args.rounds):
@@ -172,6 +172,14 @@ def main() -> None:
         end = proxy_counts(proxy.url, paced.name)
         spark.stop()
 
+    if args.rounds:
+        interleaved_table(console, args, docs, paths, rates)
+    paced_report(console, args, counts.value, paced_s, settled, end)
+
+
+def interleaved_table(
+    console: Console, args: argparse.Namespace, docs: list[str], paths: dict, rates: dict
+) -> None:
     summary = medians(rates, IN_SPARK)
     ratio = summary[SERVICE]
     table = Table(
@@ -195,7 +203,21 @@ def main() -> None:
             cells = ["1.00", "", ""]
         table.add_row(name, f"{rate:,.0f}", f"{len(docs) / rate:.1f}", *cells)
     console.print(table)
-    got = counts.value
+    console.print(
+        f"API: {args.workers} worker(s); batch {args.batch_size} docs, {args.concurrency} in "
+        f"flight per task, {args.partitions} tasks. Per round: "
+        + ", ".join(f"{n} {statistics.median(v):,.0f} rows/s" for n, v in rates.items())
+    )
+
+
+def paced_report(
+    console: Console,
+    args: argparse.Namespace,
+    got: dict[str, int],
+    paced_s: float,
+    settled: list[tuple[float, float]],
+    end: tuple[float, float],
+) -> None:
     refused = got.get("429", 0) / max(1, got.get("requests", 0))
     if settled:
         (a0, r0), (a1, r1) = settled[0], end
@@ -206,11 +228,6 @@ def main() -> None:
         )
     else:
         late, late_text = refused, "the job ended before the shares settled"
-    console.print(
-        f"API: {args.workers} worker(s); batch {args.batch_size} docs, {args.concurrency} in "
-        f"flight per task, {args.partitions} tasks. Per round: "
-        + ", ".join(f"{n} {statistics.median(v):,.0f} rows/s" for n, v in rates.items())
-    )
     console.print(
         f"paced job ({args.paced_batch} docs per request, limit {args.paced_rate:g} req/s, "
         f"{args.partitions} tasks on one key): {got.get('requests', 0)} requests in "

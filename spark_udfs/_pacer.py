@@ -14,8 +14,10 @@ request at a time; `t` is in whole seconds) or for `t` while no policy is known;
 Several tasks share one API key, and a task cannot know how many siblings run beside it (the
 executor count is the cluster's business). So each task adapts its share like TCP does its
 window (AIMD): it starts at the whole policy rate, halves its share on every 429, and wins
-back 2% of the rate per successful request. N tasks settle near 1/N each, a lone task (or a
-one-partition job) gets the full rate, and 429s become rare once the shares have settled.
+back 2% of the rate per successful request, but only while the key's burst is at least half
+full (`RateLimit` r against the policy's `burst`); an empty burst (r=0) eases its share by 10%
+before any 429 (a delay signal, as TCP Vegas uses). N tasks settle near 1/N each, a lone task
+(or a one-partition job) gets the full rate, and 429s become rare once the shares have settled.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ def parse_items(value: str) -> list[dict[str, float]]:
 
 MIN_SHARE = 1 / 64
 SHARE_STEP = 0.02
+EASE = 0.9
+"""Share kept when the key's burst is found empty (`r=0`): a gentle step down before any 429."""
 
 
 class Pacer:
@@ -75,6 +79,10 @@ class Pacer:
         """The key's sustained rate (requests per second) from the last policy seen."""
         self.share = 1.0
         """This task's part of ``rate`` (AIMD: halved on 429, +2% per success)."""
+        self.burst: float | None = None
+        """The key's burst from the policy (`burst=` parameter), when the proxy names it."""
+        self.remaining: float | None = None
+        """What the last `RateLimit` said is left of the key's burst."""
         self._clock = clock
         self._sleep = sleep
         self._max_wait = max_wait
@@ -112,17 +120,28 @@ class Pacer:
             self._rerate(parse_items(policy))
         state = answer.get(headers.RATELIMIT)
         if state:
-            waits = [p.get("t", 0.0) for p in parse_items(state) if p.get("r") == 0]
+            items = parse_items(state)
+            left = [p["r"] for p in items if "r" in p]
+            self.remaining = min(left) if left else None
+            waits = [p.get("t", 0.0) for p in items if p.get("r") == 0]
             if waits:
                 self.hold(1 / self.rate if self.rate else max(waits))
+                self._reshare(max(MIN_SHARE, self.share * EASE))  # before a 429 comes
 
     def throttled(self) -> None:
         """A 429: this task takes half its share from now on."""
         self._reshare(max(MIN_SHARE, self.share / 2))
 
     def succeeded(self) -> None:
-        """An answered request: win back a little of the rate."""
-        if self.share < 1.0:
+        """An answered request: win back a little of the rate, unless the key's burst is
+        running low (`RateLimit` r under half the policy's burst): the tasks together are
+        already at the limit, and growing now would only end in a 429."""
+        draining = (
+            self.remaining is not None
+            and self.burst is not None
+            and self.remaining < self.burst / 2
+        )
+        if self.share < 1.0 and not draining:
             self._reshare(min(1.0, self.share + SHARE_STEP))
 
     def _rerate(self, policies: list[dict[str, float]]) -> None:
@@ -131,6 +150,8 @@ class Pacer:
             return
         q, w = min(quotas, key=lambda quota: quota[0] / quota[1])  # the strictest applies
         self.rate = q / w
+        bursts = [p["burst"] for p in policies if p.get("burst", 0) > 0]
+        self.burst = min(bursts) if bursts else None
 
     def _reshare(self, share: float) -> None:
         self.share = share

@@ -214,7 +214,7 @@ def test_remaining_zero_under_a_known_policy_holds_one_interval_not_whole_second
         await client.features(["가"])
 
     with_client(up, clock, use)
-    assert clock.sleeps == [pytest.approx(0.125)]
+    assert clock.sleeps == [pytest.approx(1 / (8 * 0.92))]  # one interval: eased, then +0.02
 
 
 def test_a_429_halves_the_task_share_and_successes_win_it_back() -> None:
@@ -339,3 +339,19 @@ def test_a_batch_over_the_apis_max_docs_is_halved_until_it_passes() -> None:
     results = features(handler, Clock(), [f"{i}" for i in range(10)])
     assert [r.get("error") for r in results] == [None] * 10
     assert [r["indices"] for r in results] == [[1]] * 10
+
+
+def test_a_draining_burst_stops_the_share_growing_before_any_429() -> None:
+    from spark_udfs._pacer import Pacer
+
+    pacer = Pacer(clock=Clock(), sleep=Clock().sleep)
+    policy = {POLICY: '"batch";q=10;w=1;burst=8'}
+    pacer.observe(httpx.Headers({**policy, "RateLimit": '"batch";r=6;t=1'}))
+    pacer.throttled()
+    pacer.succeeded()
+    assert pacer.share == pytest.approx(0.52)  # burst well filled: grows
+    pacer.observe(httpx.Headers({**policy, "RateLimit": '"batch";r=3;t=1'}))
+    pacer.succeeded()
+    assert pacer.share == pytest.approx(0.52)  # under half the burst left: holds its share
+    pacer.observe(httpx.Headers({**policy, "RateLimit": '"batch";r=0;t=1'}))
+    assert pacer.share == pytest.approx(0.52 * 0.9)  # empty: eases off, no 429 needed
