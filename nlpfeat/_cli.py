@@ -407,7 +407,22 @@ def train(
 def serve(
     models: Annotated[Path, typer.Option(help="models directory")] = Path("models"),
     proxy: Annotated[str, typer.Option(help="proxy base URL for features")] = PROXY_URL,
-    name: Annotated[str | None, typer.Option(help="model name (default: the only one)")] = None,
+    name: Annotated[
+        list[str] | None,
+        typer.Option(help="a model to serve, repeatable (default: every model in --models)"),
+    ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(help="serve this version of the one --name, not its production alias"),
+    ] = None,
+    poll_interval: Annotated[
+        float | None,
+        typer.Option(help="seconds between looks at the registry for a promotion; 0: never"),
+    ] = None,
+    max_in_flight: Annotated[
+        int | None,
+        typer.Option(help="most /v1/predict and most v2 infer requests at once (then 503)"),
+    ] = None,
     host: Annotated[str | None, typer.Option(help="listen address")] = None,
     port: Annotated[int | None, typer.Option(help="listen port")] = None,
     api_key: Annotated[
@@ -417,17 +432,25 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the latest model with onnxruntime: /v1/predict and KServe v2 /v2/models/...
+    """Serve models with onnxruntime: /v1/predict and KServe v2 /v2/models/..., /metrics.
 
-    Options not given take ServingSettings' defaults (serving)."""
+    Each model serves its production alias (its latest version while it has none) and
+    follows promotions and rollbacks without a restart. Options not given take
+    ServingSettings' defaults (serving)."""
     import serving
 
+    options: dict[str, Any] = {
+        "model_names": tuple(name) if name else None,
+        "version": version,
+        "poll_interval": poll_interval,
+        "max_predict_in_flight": max_in_flight,
+        "max_infer_in_flight": max_in_flight,
+        "host": host,
+        "port": port,
+        "api_key": api_key,
+    }
     try:
-        settings = serving.ServingSettings(
-            models_dir=models,
-            proxy_url=proxy,
-            **given({"model_name": name, "host": host, "port": port, "api_key": api_key}),
-        )
+        settings = serving.ServingSettings(models_dir=models, proxy_url=proxy, **given(options))
     except ValueError as exc:
         _fail(exc)
     serving.run(settings)

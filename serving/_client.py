@@ -9,12 +9,12 @@ that spec was computed differently from the model's training features and is ref
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 import aiohttp
+import orjson
 
 from contracts import FeatureSpec, headers, spec_hash
 
@@ -57,7 +57,9 @@ class FeaturesClient:
         api_key: str | None = None,
     ) -> None:
         self._url = base_url.rstrip("/") + "/v1/features"
-        self._headers = {headers.API_KEY: api_key} if api_key else {}
+        self._headers = {"Content-Type": "application/json"}
+        if api_key:
+            self._headers[headers.API_KEY] = api_key
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None
@@ -101,8 +103,9 @@ class FeaturesClient:
         if dictionary is not None:
             body["dictionary"] = dictionary
         try:
-            async with self._session.post(self._url, json=body, headers=self._headers) as response:
-                text = await response.text()
+            data = orjson.dumps(body)
+            async with self._session.post(self._url, data=data, headers=self._headers) as response:
+                text = await response.read()
                 if response.status != 200:
                     raise _status_error(response.status, response.headers, text)
         except aiohttp.ClientConnectionError as exc:
@@ -114,7 +117,7 @@ class FeaturesClient:
         return _parse_results(text, len(docs), spec_hash(spec, analyzer))
 
 
-def _status_error(status: int, response_headers: Any, text: str) -> UpstreamError:
+def _status_error(status: int, response_headers: Any, text: bytes) -> UpstreamError:
     retry_after = response_headers.get(headers.RETRY_AFTER)
     detail = f"features API answered {status}: {_upstream_detail(text)}"
     if status == 429:
@@ -124,19 +127,20 @@ def _status_error(status: int, response_headers: Any, text: str) -> UpstreamErro
     return UpstreamError(detail, retry_after=retry_after)
 
 
-def _upstream_detail(text: str) -> str:
+def _upstream_detail(text: bytes) -> str:
+    decoded = text.decode("utf-8", "replace")
     try:
-        payload = json.loads(text)
-    except ValueError:
-        return text[:_DETAIL_CHARS]
+        payload = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return decoded[:_DETAIL_CHARS]
     detail = payload.get("detail") if isinstance(payload, dict) else None
-    return (detail if isinstance(detail, str) else text)[:_DETAIL_CHARS]
+    return (detail if isinstance(detail, str) else decoded)[:_DETAIL_CHARS]
 
 
-def _parse_results(text: str, n_docs: int, expected_hash: str) -> list[dict[str, Any]]:
+def _parse_results(text: bytes, n_docs: int, expected_hash: str) -> list[dict[str, Any]]:
     try:
-        payload = json.loads(text)
-    except ValueError as exc:
+        payload = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         raise UpstreamError("features API answered with invalid JSON") from exc
     if not isinstance(payload, dict):
         raise UpstreamError("features API answered with something other than an object")

@@ -1,41 +1,43 @@
-"""Typed dependencies shared by the routers; resources live on ``app.state``."""
+"""Typed dependencies shared by the routers; resources live on ``app.state``.
+
+Each is `async`: FastAPI runs a plain `def` dependency in its thread pool, a hop per request
+for an attribute read."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 
 from ._client import FeaturesSource
-from ._model import LoadedModel, ModelSlot
+from ._lifecycle import ModelSet
+from ._limits import InFlightLimit
+from ._metrics import ServingMetrics
 from ._settings import ServingSettings
 
-__all__ = ["FeaturesDep", "ModelDep", "SettingsDep", "SlotDep"]
+__all__ = [
+    "FeaturesDep",
+    "InferLimitDep",
+    "MetricsDep",
+    "ModelsDep",
+    "PredictLimitDep",
+    "SettingsDep",
+]
 
 
-def _slot(request: Request) -> ModelSlot:
-    slot: ModelSlot = request.app.state.model_slot
-    return slot
+def _state(attribute: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency answering ``request.app.state.<attribute>``."""
+
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, attribute)
+
+    return dependency
 
 
-async def _model(request: Request) -> LoadedModel:
-    """The served model, or ModelNotReady (503); a first load runs off the event loop."""
-    slot: ModelSlot = request.app.state.model_slot
-    return await run_in_threadpool(slot.require)
-
-
-def _features(request: Request) -> FeaturesSource:
-    client: FeaturesSource = request.app.state.features_client
-    return client
-
-
-def _settings(request: Request) -> ServingSettings:
-    settings: ServingSettings = request.app.state.settings
-    return settings
-
-
-FeaturesDep = Annotated[FeaturesSource, Depends(_features)]
-ModelDep = Annotated[LoadedModel, Depends(_model)]
-SettingsDep = Annotated[ServingSettings, Depends(_settings)]
-SlotDep = Annotated[ModelSlot, Depends(_slot)]
+FeaturesDep = Annotated[FeaturesSource, Depends(_state("features_client"))]
+InferLimitDep = Annotated[InFlightLimit, Depends(_state("infer_limit"))]
+MetricsDep = Annotated[ServingMetrics, Depends(_state("metrics"))]
+ModelsDep = Annotated[ModelSet, Depends(_state("models"))]
+PredictLimitDep = Annotated[InFlightLimit, Depends(_state("predict_limit"))]
+SettingsDep = Annotated[ServingSettings, Depends(_state("settings"))]

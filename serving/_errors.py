@@ -5,8 +5,9 @@ The tree::
     ServingError                       500
     ├── ConfigurationError             invalid ServingSettings (also a ValueError)
     ├── ModelLoadError                 500 a model directory exists but cannot be loaded
-    ├── ModelNotReady                  503 no model has been trained yet
-    ├── ModelNotFound                  404 the request names another model
+    ├── ModelNotReady                  503 no version of the model is loaded (yet)
+    ├── ModelNotFound                  404 the request names a model or version not served
+    ├── Overloaded                     503 too many requests in flight (Retry-After)
     ├── InvalidInput                   400 a well-formed request with unusable tensors
     └── UpstreamError                  502 the features API answered badly
         ├── UpstreamThrottled          429 the proxy throttled us (Retry-After kept)
@@ -21,6 +22,7 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFound",
     "ModelNotReady",
+    "Overloaded",
     "ServingError",
     "UpstreamError",
     "UpstreamThrottled",
@@ -56,7 +58,7 @@ class ModelLoadError(ServingError):
 
 
 class ModelNotReady(ServingError):
-    """No model is loaded (none has been trained into the models directory yet)."""
+    """No version of the model is loaded (none trained yet, or the one wanted failed)."""
 
     status = 503
     title = "No model loaded"
@@ -64,11 +66,19 @@ class ModelNotReady(ServingError):
 
 
 class ModelNotFound(ServingError):
-    """The requested model name is not the one being served."""
+    """The requested model, or version of it, is not served here."""
 
     status = 404
     title = "Model not found"
     slug = "model-not-found"
+
+
+class Overloaded(ServingError):
+    """As many requests as the limit allows are in flight already; come back later."""
+
+    status = 503
+    title = "Server overloaded"
+    slug = "overloaded"
 
 
 class InvalidInput(ServingError):

@@ -1,19 +1,20 @@
-"""Find, load and run the latest version of a model in the `contracts.ModelRepository`.
+"""Load and run one version of a model in the `contracts.ModelRepository`.
 
-The repository decides what a version is (complete versions only, highest served, writes in
-progress ignored); a version's metadata says which features the model expects: the feature
-spec, its hash, the analyzer and any user dictionary, as the feature table recorded them.
+The repository decides what a version is (complete versions only, writes in progress
+ignored); a version's metadata says which features the model expects: the feature spec, its
+hash, the analyzer and any user dictionary, as the feature table recorded them. Which version
+to load is `serving._lifecycle`'s business.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+from starlette.concurrency import run_in_threadpool
 
 from contracts import (
     INPUT_INDICES,
@@ -22,16 +23,19 @@ from contracts import (
     ONNX_OUTPUTS,
     OUTPUT_LABEL,
     OUTPUT_PROBABILITY,
-    ContractError,
     FeatureSpec,
     ModelRepository,
+    RepositoryError,
     spec_hash,
 )
 
-from ._errors import InvalidInput, ModelLoadError, ModelNotReady
+from ._errors import InvalidInput, ModelLoadError
 
-__all__ = ["LoadedModel", "ModelSlot", "find_latest", "load_model"]
+__all__ = ["INLINE_ELEMENTS", "LoadedModel", "load_model", "run_model"]
 
+INLINE_ELEMENTS = 16_384
+"""Inputs up to this many elements run on the event loop: a few tens of microseconds, less
+than the hop to a worker thread and back."""
 _INPUT_NAMES = tuple(t.name for t in ONNX_INPUTS)
 _OUTPUT_NAMES = tuple(t.name for t in ONNX_OUTPUTS)
 
@@ -68,17 +72,13 @@ class LoadedModel:
         return probability, label
 
 
-def find_latest(repository: ModelRepository, model_name: str | None) -> tuple[str, int] | None:
-    """``(name, version)`` of the highest version of the named (or first sorted) model."""
-    try:
-        names = [model_name] if model_name is not None else repository.names()
-        for name in names:
-            version = repository.latest(name)
-            if version is not None:
-                return name, version
-    except ContractError as exc:
-        raise ModelLoadError(f"cannot list models in {repository.root}: {exc}") from exc
-    return None
+async def run_model(
+    model: LoadedModel, indices: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`LoadedModel.run`, in a worker thread when the input is large."""
+    if indices.size <= INLINE_ELEMENTS:
+        return model.run(indices, values)
+    return await run_in_threadpool(model.run, indices, values)
 
 
 def load_model(repository: ModelRepository, name: str, version: int) -> LoadedModel:
@@ -91,11 +91,13 @@ def load_model(repository: ModelRepository, name: str, version: int) -> LoadedMo
         recorded = metadata.get("spec_hash")
         if recorded is not None and recorded != spec_hash(spec, analyzer):
             raise ValueError(f"spec_hash {recorded} does not match its spec and analyzer")
-    except (ContractError, ValueError, KeyError, TypeError) as exc:
+    except (RepositoryError, ValueError, KeyError, TypeError) as exc:
         raise ModelLoadError(f"cannot read the metadata of {version_dir}: {exc!r}") from exc
     model_path = repository.model_path(name, version)
     try:
-        session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            str(model_path), _session_options(), providers=["CPUExecutionProvider"]
+        )
     except Exception as exc:  # onnxruntime's pybind errors share no base class but Exception
         raise ModelLoadError(f"cannot load {model_path}: {exc}") from exc
     inputs = tuple(i.name for i in session.get_inputs())
@@ -117,6 +119,15 @@ def load_model(repository: ModelRepository, name: str, version: int) -> LoadedMo
     )
 
 
+def _session_options() -> ort.SessionOptions:
+    """One thread per run: a request is a few gathers and sums, which a thread pool only
+    slows down (and requests run side by side already)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return options
+
+
 def _spec(metadata: dict[str, Any]) -> FeatureSpec:
     """The version's feature spec; a model from before specs were recorded has only
     ``num_features``, and was featurized with the default spec."""
@@ -127,36 +138,3 @@ def _spec(metadata: dict[str, Any]) -> FeatureSpec:
     if spec.num_features != num_features:
         raise ValueError(f"spec has {spec.num_features} features, metadata {num_features}")
     return spec
-
-
-class ModelSlot:
-    """Holds the served model. Loaded in the app lifespan; while empty, :meth:`get` looks
-    again, so a model trained after startup is picked up without a restart."""
-
-    def __init__(self, models_dir: Path, model_name: str | None) -> None:
-        self._repository = ModelRepository(models_dir)
-        self._model_name = model_name
-        self._model: LoadedModel | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> LoadedModel | None:
-        """Return the loaded model, trying to load the latest one if none is loaded yet."""
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    found = find_latest(self._repository, self._model_name)
-                    if found is not None:
-                        self._model = load_model(self._repository, *found)
-        return self._model
-
-    def require(self) -> LoadedModel:
-        """Return the loaded model or raise :class:`ModelNotReady` naming the fix."""
-        model = self.get()
-        if model is None:
-            wanted = f"model {self._model_name!r}" if self._model_name else "model"
-            models_dir = self._repository.root
-            raise ModelNotReady(
-                f"no {wanted} found in {models_dir}: train one with `nlpfeat train` "
-                f"(nlpfeat train --features features.parquet --models {models_dir})"
-            )
-        return model

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from contracts import headers, pad_rows
 
-from ._deps import FeaturesDep, ModelDep, SettingsDep
+from ._deps import FeaturesDep, MetricsDep, ModelsDep, PredictLimitDep, SettingsDep
 from ._errors import InvalidInput
-from ._model import LoadedModel
+from ._model import LoadedModel, run_model
+from ._responses import FastJSONResponse
 
 __all__ = ["router"]
 
@@ -20,11 +20,12 @@ router = APIRouter(tags=["predict"])
 
 
 class PredictRequest(BaseModel):
-    """Texts to classify, answered in order."""
+    """Texts to classify, answered in order, by `model` (default: the only one served)."""
 
     model_config = ConfigDict(extra="forbid")
 
     texts: list[str] = Field(examples=[["정말 재미있어요", "시간 낭비"]])
+    model: str | None = None
 
 
 class _RowError(Exception):
@@ -33,26 +34,40 @@ class _RowError(Exception):
         self.entry = {"error": {"type": type_, "detail": detail}}
 
 
-@router.post("/v1/predict")
+@router.post(
+    "/v1/predict",
+    response_class=FastJSONResponse,
+    responses={503: {"description": "no model loaded, or too many requests in flight"}},
+)
 async def predict(
     body: PredictRequest,
-    model: ModelDep,
+    models: ModelsDep,
     client: FeaturesDep,
     settings: SettingsDep,
-    response: Response,
-) -> dict[str, Any]:
+    limit: PredictLimitDep,
+    metrics: MetricsDep,
+) -> FastJSONResponse:
     """Classify each text; a text whose features failed gets an ``error`` entry instead.
-    Features are asked for with the model's own spec and dictionary."""
-    if len(body.texts) > settings.max_texts:
-        raise InvalidInput(f"at most {settings.max_texts} texts per request, got {len(body.texts)}")
-    predictions: list[dict[str, Any]] = []
-    if body.texts:
-        results = await client.features(
-            body.texts, model.analyzer, model.spec, dictionary=model.dictionary
-        )
-        predictions = await _predict_rows(model, results)
-    response.headers[headers.MODEL_VERSION] = str(model.version)
-    return {"model": model.name, "model_version": str(model.version), "predictions": predictions}
+    Features are asked for with the model's own spec and dictionary. The version that
+    answers is taken once, so a promotion meanwhile does not mix two versions in one answer."""
+    with limit.slot():
+        model = models.require(body.model)
+        with metrics.track("predict", model):
+            if len(body.texts) > settings.max_texts:
+                raise InvalidInput(
+                    f"at most {settings.max_texts} texts per request, got {len(body.texts)}"
+                )
+            predictions: list[dict[str, Any]] = []
+            if body.texts:
+                results = await client.features(
+                    body.texts, model.analyzer, model.spec, dictionary=model.dictionary
+                )
+                predictions = await _predict_rows(model, results)
+    version = str(model.version)
+    return FastJSONResponse(
+        {"model": model.name, "model_version": version, "predictions": predictions},
+        headers={headers.MODEL_VERSION: version},
+    )
 
 
 async def _predict_rows(model: LoadedModel, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,7 +82,7 @@ async def _predict_rows(model: LoadedModel, results: list[dict[str, Any]]) -> li
             predictions[position] = exc.entry
     if rows:
         indices, values = pad_rows(rows)
-        probability, label = await run_in_threadpool(model.run, indices, values)
+        probability, label = await run_model(model, indices, values)
         for position, p, y in zip(positions, probability.tolist(), label.tolist(), strict=True):
             predictions[position] = {"label": int(y), "probability": float(p)}
     return predictions

@@ -1,73 +1,44 @@
 """KServe v2 / Open Inference Protocol endpoints (JSON over HTTP).
 
-Tensor names, datatypes and shapes are the graph's, as `contracts.ONNX_INPUTS` and
-`contracts.ONNX_OUTPUTS` declare them; inputs may also come one size wider or narrower
-(INT32 indices, FP64 values) and are converted.
+Server: ``GET /v2`` (metadata), ``/v2/health/live``, ``/v2/health/ready``. Per model, and per
+loaded version under ``/versions/{version}``: metadata (``GET``), ``/ready`` and ``/infer``.
+A model's loaded versions are the one it serves now and the one it replaced (see
+`serving._lifecycle`); a version not loaded is a 404, one that is not a number a 400.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from contracts import (
-    INPUT_INDICES,
-    INPUT_VALUES,
-    ONNX_INPUTS,
-    ONNX_OUTPUTS,
-    OUTPUT_LABEL,
-    OUTPUT_PROBABILITY,
-    TensorSpec,
-    headers,
-)
+from contracts import ONNX_INPUTS, ONNX_OUTPUTS, OUTPUT_LABEL, OUTPUT_PROBABILITY, headers
 
-from ._deps import ModelDep, SlotDep
+from ._deps import InferLimitDep, MetricsDep, ModelsDep
 from ._errors import InvalidInput, ModelNotFound, ServingError
-from ._model import LoadedModel
+from ._limits import InFlightLimit
+from ._metrics import ServingMetrics
+from ._model import LoadedModel, run_model
+from ._responses import FastJSONResponse
+from ._tensors import InferRequest, decode_inputs, encode_outputs, tensor_metadata, wanted_outputs
 
-__all__ = ["router"]
+__all__ = ["SERVER_NAME", "router"]
 
 router = APIRouter(prefix="/v2", tags=["kserve-v2"])
 
-_ACCEPTED = {
-    "INT64": ({"INT64", "INT32"}, "iu", np.int64),
-    "FP32": ({"FP32", "FP64"}, "iuf", np.float32),
+SERVER_NAME = "nlpfeat-serving"
+PLATFORM = "onnxruntime_onnx"
+_NOT_SERVED: dict[int | str, dict[str, Any]] = {
+    404: {"description": "model or version not served here"}
 }
-"""Declared datatype -> (datatypes taken, NumPy kinds of the data, dtype fed to the graph)."""
-_INPUTS = {t.name: t for t in ONNX_INPUTS}
-_OUTPUTS = {t.name: t for t in ONNX_OUTPUTS}
 
 
-class InferTensor(BaseModel):
-    """One input tensor: ``data`` is row-major, flat or nested."""
-
-    name: str
-    shape: list[int]
-    datatype: str
-    data: list[Any]
-    parameters: dict[str, Any] | None = None
-
-
-class RequestedOutput(BaseModel):
-    """An output the client asks for, by name."""
-
-    name: str
-    parameters: dict[str, Any] | None = None
-
-
-class InferRequest(BaseModel):
-    """The v2 inference request; ``outputs`` defaults to all outputs."""
-
-    id: str | None = None
-    inputs: list[InferTensor] = Field(min_length=1)
-    outputs: list[RequestedOutput] | None = None
-    parameters: dict[str, Any] | None = None
+@router.get("")
+async def server_metadata(request: Request) -> dict[str, Any]:
+    """v2 server metadata: name, version and the protocol extensions supported (none)."""
+    return {"name": SERVER_NAME, "version": request.app.version, "extensions": []}
 
 
 @router.get("/health/live")
@@ -76,103 +47,122 @@ async def live() -> dict[str, bool]:
     return {"live": True}
 
 
-@router.get("/health/ready", responses={503: {"description": "no model loaded yet"}})
-async def ready(slot: SlotDep) -> JSONResponse:
-    """200 ``{"ready": true}`` once a model is loaded, else 503 ``{"ready": false}``."""
+@router.get("/health/ready", responses={503: {"description": "a model has no version loaded"}})
+async def ready(models: ModelsDep) -> JSONResponse:
+    """200 ``{"ready": true}`` once every served model has a version loaded, else 503."""
+    is_ready = models.ready()
+    return JSONResponse({"ready": is_ready}, status_code=200 if is_ready else 503)
+
+
+@router.get("/models/{name}", responses=_NOT_SERVED)
+async def model_metadata(name: str, models: ModelsDep) -> dict[str, Any]:
+    """v2 model metadata; ``parameters`` holds the training metadata and, under
+    ``lifecycle``, what is served and why, and the last failed load."""
+    served = models.served(name)
+    model = models.require(name)
+    return _metadata(model, sorted(served.loaded()), served.status())
+
+
+@router.get("/models/{name}/versions/{version}", responses=_NOT_SERVED)
+async def version_metadata(name: str, version: str, models: ModelsDep) -> dict[str, Any]:
+    """v2 model metadata of one loaded version."""
+    served = models.served(name)
+    model = served.version(_number(version))
+    return _metadata(model, [model.version], served.status())
+
+
+@router.get("/models/{name}/ready", responses=_NOT_SERVED)
+async def model_ready(name: str, models: ModelsDep) -> JSONResponse:
+    """200 when the model has a version loaded, else 503 with the reason."""
+    served = models.served(name)
     try:
-        model = await run_in_threadpool(slot.get)
-    except ServingError:
-        model = None
-    return JSONResponse({"ready": model is not None}, status_code=200 if model else 503)
+        model = models.require(name)
+    except ServingError as exc:
+        return _ready(name, None, exc.detail)
+    failure = served.failure
+    reason = f"version {failure.version}: {failure.detail}" if failure else None
+    return _ready(name, model, reason)
 
 
-@router.get("/models/{name}")
-async def model_metadata(name: str, model: ModelDep) -> dict[str, Any]:
-    """v2 model metadata, plus the training metadata under ``parameters``."""
-    _check_name(name, model)
+@router.get("/models/{name}/versions/{version}/ready", responses=_NOT_SERVED)
+async def version_ready(name: str, version: str, models: ModelsDep) -> JSONResponse:
+    """200 when that version is loaded, else 503."""
+    served = models.served(name)
+    try:
+        model = served.version(_number(version))
+    except ModelNotFound as exc:
+        return _ready(name, None, exc.detail)
+    return _ready(name, model, None)
+
+
+@router.post("/models/{name}/infer", response_class=FastJSONResponse, responses=_NOT_SERVED)
+async def infer(
+    name: str, body: InferRequest, models: ModelsDep, limit: InferLimitDep, metrics: MetricsDep
+) -> FastJSONResponse:
+    """Run the version served now on padded indices [N, K] INT64 and values [N, K] FP32."""
+    return await _infer(body, lambda: models.require(name), limit, metrics)
+
+
+@router.post(
+    "/models/{name}/versions/{version}/infer",
+    response_class=FastJSONResponse,
+    responses=_NOT_SERVED,
+)
+async def infer_version(
+    name: str,
+    version: str,
+    body: InferRequest,
+    models: ModelsDep,
+    limit: InferLimitDep,
+    metrics: MetricsDep,
+) -> FastJSONResponse:
+    """Run one loaded version."""
+    return await _infer(body, lambda: models.served(name).version(_number(version)), limit, metrics)
+
+
+async def _infer(
+    body: InferRequest,
+    pick: Callable[[], LoadedModel],
+    limit: InFlightLimit,
+    metrics: ServingMetrics,
+) -> FastJSONResponse:
+    with limit.slot():
+        model = pick()
+        with metrics.track("infer", model):
+            wanted = wanted_outputs(body)
+            indices, values = decode_inputs(body)
+            probability, label = await run_model(model, indices, values)
+    version = str(model.version)
+    answer: dict[str, Any] = {"model_name": model.name, "model_version": version}
+    if body.id is not None:
+        answer["id"] = body.id
+    answer["outputs"] = encode_outputs(
+        wanted, {OUTPUT_PROBABILITY: probability, OUTPUT_LABEL: label}
+    )
+    return FastJSONResponse(answer, headers={headers.MODEL_VERSION: version})
+
+
+def _metadata(model: LoadedModel, versions: list[int], lifecycle: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": model.name,
-        "versions": [str(model.version)],
-        "platform": "onnxruntime_onnx",
-        "inputs": [_tensor_metadata(t) for t in ONNX_INPUTS],
-        "outputs": [_tensor_metadata(t) for t in ONNX_OUTPUTS],
-        "parameters": model.metadata,
+        "versions": [str(v) for v in versions],
+        "platform": PLATFORM,
+        "inputs": [tensor_metadata(t) for t in ONNX_INPUTS],
+        "outputs": [tensor_metadata(t) for t in ONNX_OUTPUTS],
+        "parameters": {**model.metadata, "lifecycle": lifecycle},
     }
 
 
-@router.get("/models/{name}/ready")
-async def model_ready(name: str, model: ModelDep) -> dict[str, Any]:
-    """The named model is loaded."""
-    _check_name(name, model)
-    return {"name": model.name, "ready": True}
+def _ready(name: str, model: LoadedModel | None, reason: str | None) -> JSONResponse:
+    body: dict[str, Any] = {"name": name, "ready": model is not None}
+    if model is not None:
+        body["version"] = str(model.version)
+    if reason:
+        body["reason"] = reason
+    return JSONResponse(body, status_code=200 if model is not None else 503)
 
 
-@router.post("/models/{name}/infer")
-async def infer(
-    name: str, body: InferRequest, model: ModelDep, response: Response
-) -> dict[str, Any]:
-    """Run the model on padded indices [N, K] INT64 and values [N, K] FP32."""
-    _check_name(name, model)
-    by_name = {tensor.name: tensor for tensor in body.inputs}
-    unknown = sorted(set(by_name) - set(_INPUTS))
-    if unknown or len(by_name) != len(body.inputs):
-        raise InvalidInput(
-            f"inputs must be {' and '.join(map(repr, _INPUTS))} once each, got {unknown}"
-        )
-    indices, values = (_decode(by_name, input_name) for input_name in (INPUT_INDICES, INPUT_VALUES))
-    if indices.shape != values.shape:
-        raise InvalidInput(f"indices {list(indices.shape)} and values {list(values.shape)} differ")
-    probability, label = await run_in_threadpool(model.run, indices, values)
-    arrays = {OUTPUT_PROBABILITY: probability, OUTPUT_LABEL: label}
-    wanted = [o.name for o in body.outputs] if body.outputs else list(_OUTPUTS)
-    if any(n not in _OUTPUTS for n in wanted):
-        raise InvalidInput(f"outputs must be among {list(_OUTPUTS)}, got {wanted}")
-    outputs = [
-        {
-            "name": n,
-            "shape": [len(arrays[n])],
-            "datatype": _OUTPUTS[n].datatype,
-            "data": arrays[n].tolist(),
-        }
-        for n in wanted
-    ]
-    answer: dict[str, Any] = {"model_name": model.name, "model_version": str(model.version)}
-    if body.id is not None:
-        answer["id"] = body.id
-    response.headers[headers.MODEL_VERSION] = str(model.version)
-    return {**answer, "outputs": outputs}
-
-
-def _tensor_metadata(tensor: TensorSpec) -> dict[str, Any]:
-    """v2 tensor metadata: a symbolic dimension is variable (-1)."""
-    return {"name": tensor.name, "datatype": tensor.datatype, "shape": [-1] * len(tensor.shape)}
-
-
-def _check_name(name: str, model: LoadedModel) -> None:
-    if name != model.name:
-        raise ModelNotFound(f"model {name!r} is not served here; this server serves {model.name!r}")
-
-
-def _decode(by_name: dict[str, InferTensor], name: str) -> np.ndarray:
-    """Check datatype and shape, then return the data as a [N, K] array of the input's dtype."""
-    tensor = by_name.get(name)
-    if tensor is None:
-        raise InvalidInput(f"missing input {name!r}")
-    datatypes, kinds, dtype = _ACCEPTED[_INPUTS[name].datatype]
-    if tensor.datatype not in datatypes:
-        raise InvalidInput(f"input {name!r} must be {' or '.join(sorted(datatypes))}")
-    declared = _INPUTS[name].shape
-    if len(tensor.shape) != len(declared) or min(tensor.shape) < 0:
-        raise InvalidInput(
-            f"input {name!r} must have shape [{', '.join(declared)}], got {tensor.shape}"
-        )
-    try:
-        array = np.asarray(tensor.data)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise InvalidInput(f"input {name!r} data is not a regular array: {exc}") from exc
-    expected = math.prod(tensor.shape)
-    if array.size != expected:
-        raise InvalidInput(f"input {name!r} has {array.size} elements, shape needs {expected}")
-    if array.size and array.dtype.kind not in kinds:
-        raise InvalidInput(f"input {name!r} data must be {tensor.datatype} numbers")
-    return array.reshape(tensor.shape).astype(dtype)
+def _number(version: str) -> int:
+    if not version.isdigit() or int(version) < 1:
+        raise InvalidInput(f"a model version is a positive integer, got {version!r}")
+    return int(version)

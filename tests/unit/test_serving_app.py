@@ -132,6 +132,8 @@ def models_dir(trained_version: Path, tmp_path: Path) -> Path:
 
 
 def settings_for(models_dir: Path, **kwargs: Any) -> ServingSettings:
+    """No watcher: a test that wants a look at the registry calls ``models.refresh()``."""
+    kwargs.setdefault("poll_interval", 0)
     return ServingSettings(models_dir=models_dir, proxy_url="http://proxy.invalid:1", **kwargs)
 
 
@@ -246,10 +248,12 @@ def test_not_ready_without_model_until_one_appears(
         body = assert_problem(client.post("/v1/predict", json={"texts": ["좋다"]}), 503)
         assert "nlpfeat train" in body["detail"]
         assert_problem(
-            client.post("/v2/models/sentiment/infer", json=infer_body([[1]], [[1]])), 503
+            client.post("/v2/models/sentiment/infer", json=infer_body([[1]], [[1]])), 404
         )
         assert fake.calls == []
         shutil.copytree(trained_version, tmp_path / "models" / "sentiment" / "1")
+        assert client.get("/v2/health/ready").status_code == 503
+        client.app.state.models.refresh()  # what the watcher does every poll_interval
         assert client.get("/v2/health/ready").json() == {"ready": True}
         assert client.post("/v1/predict", json={"texts": ["좋다"]}).json()["model_version"] == "1"
 
@@ -406,19 +410,29 @@ def test_a_model_whose_spec_hash_was_edited_does_not_load(
 ) -> None:
     path = models_dir / "sentiment" / "10" / "metadata.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), "spec_hash": "0" * 16}))
-    app = create_app(settings_for(models_dir), features_client=fake)
-    with pytest.raises(serving.ServingError, match="spec_hash"), TestClient(app):
+    with TestClient(create_app(settings_for(models_dir), features_client=fake)) as client:
+        response = client.get("/v2/models/sentiment/ready")
+        assert response.status_code == 503 and "spec_hash" in response.json()["reason"]
+        body = assert_problem(client.post("/v1/predict", json=PREDICT), 503)
+        assert "spec_hash" in body["detail"]
+    pinned = settings_for(models_dir, model_names=("sentiment",), version=10)
+    with pytest.raises(serving.ServingError, match="spec_hash"), TestClient(create_app(pinned)):
         pass
+
+
+PREDICT = {"texts": ["좋다"]}
 
 
 def test_named_model_and_broken_model(models_dir: Path, fake: FakeFeatures) -> None:
-    app = create_app(settings_for(models_dir, model_name="missing"), features_client=fake)
+    app = create_app(settings_for(models_dir, model_names=("missing",)), features_client=fake)
     with TestClient(app) as client:
         assert client.get("/v2/health/ready").status_code == 503
+        assert "nlpfeat train" in client.get("/v2/models/missing/ready").json()["reason"]
     (models_dir / "sentiment" / "10" / "model.onnx").write_bytes(b"not onnx")
-    app = create_app(settings_for(models_dir, model_name="sentiment"), features_client=fake)
-    with pytest.raises(serving.ServingError, match="cannot load"), TestClient(app):
-        pass
+    app = create_app(settings_for(models_dir, model_names=("sentiment",)), features_client=fake)
+    with TestClient(app) as client:
+        assert client.get("/v2/health/ready").status_code == 503
+        assert "cannot load" in client.get("/v2/models/sentiment/ready").json()["reason"]
 
 
 @pytest.mark.parametrize(
@@ -428,9 +442,16 @@ def test_named_model_and_broken_model(models_dir: Path, fake: FakeFeatures) -> N
         {"proxy_url": "localhost:8001"},
         {"port": 70000},
         {"timeout": 0},
-        {"model_name": "../etc"},
-        {"model_name": "has space"},
+        {"model_names": ("../etc",)},
+        {"model_names": ("has space",)},
+        {"model_names": ("a", "a")},
+        {"version": 2},
+        {"model_names": ("a", "b"), "version": 2},
+        {"model_names": ("a",), "version": 0},
+        {"poll_interval": -1},
         {"max_texts": 0},
+        {"max_predict_in_flight": 0},
+        {"max_infer_in_flight": 0},
     ],
 )
 def test_settings_are_validated(tmp_path: Path, kwargs: dict[str, Any]) -> None:
