@@ -146,7 +146,10 @@ def promote(
     models: ModelsDir = Path("models"),
     eval: Annotated[Path | None, typer.Option(help="evaluation feature table for the gate")] = None,
     features: Annotated[
-        Path | None, typer.Option(help="table to retrain on for calibration (default: --eval)")
+        Path | None,
+        typer.Option(
+            help="table to retrain production's recipe on (default: its own, else --eval)"
+        ),
     ] = None,
     force: Annotated[bool, typer.Option(help="skip the gate (needs --reason)")] = False,
     reason: Annotated[str | None, typer.Option(help="why, recorded in the history")] = None,
@@ -198,7 +201,10 @@ def gate_command(
     candidate: Annotated[int | None, typer.Option(help="version (default: the candidate)")] = None,
     eval: Annotated[Path | None, typer.Option(help="evaluation feature table")] = None,
     features: Annotated[
-        Path | None, typer.Option(help="table to retrain on for calibration (default: --eval)")
+        Path | None,
+        typer.Option(
+            help="table to retrain production's recipe on (default: its own, else --eval)"
+        ),
     ] = None,
     margin: Margin = 1.5,
     recalibrate: Recalibrate = False,

@@ -1,8 +1,10 @@
 """Retraining noise: how far apart two equally good models of one recipe fall on the same rows.
 
 The production recipe (its estimator and parameters, from its metadata) is retrained on a
-calibration table with each of ``seeds`` (another split, so other training rows); production
-and the retrains are compared pairwise on the evaluation rows (`_gate.compare`). The result
+calibration table with each of ``seeds`` (another split, so other training rows), and the
+retrains are compared pairwise on the evaluation rows (`_gate.compare`); production joins the
+pairs when its record shows it was trained on that same table. Only models trained on the
+same data count: a model trained on other rows differs by more than noise. The result
 is kept in ``<root>/<name>/gate_calibration.json`` and reused while production, the
 calibration table, the evaluation table and the seeds stay the same.
 
@@ -26,7 +28,7 @@ from typing import Any, Final
 import numpy as np
 import scipy.sparse as sp
 
-from contracts import MODEL_FILENAME, FeatureTableInfo, ModelRepository
+from contracts import MODEL_FILENAME, ContractError, FeatureTableInfo, ModelRepository
 
 from ._gate import compare, noise
 from ._onnx import run_onnx
@@ -86,7 +88,9 @@ def calibrate(
     if cached is not None and cached.get("key") == key and not recalibrate:
         return {**cached, "reused": True, "path": str(path)}
     meta = repository.read_metadata(name, production)
-    models: list[tuple[str, Scores]] = [(f"production v{production}", production_scores)]
+    models: list[tuple[str, Scores]] = []
+    if _trained_on(meta, key["calibration_table"]):
+        models.append((f"production v{production}", production_scores))
     with tempfile.TemporaryDirectory(prefix="nlpfeat-calibration-") as work:
         for seed in seeds:
             report(f"calibrating: retraining production's recipe with seed {seed}")
@@ -105,6 +109,16 @@ def calibrate(
     }
     _write(path, content)
     return {**content, "reused": False, "path": str(path)}
+
+
+def _trained_on(meta: dict[str, Any], key: str) -> bool:
+    """Whether production was trained on the table of ``key`` (known only from a job's
+    record), so that it is one more model of the same recipe on the same data."""
+    try:
+        info = FeatureTableInfo.from_json(meta.get("feature_spec") or {})
+    except ContractError:
+        return False
+    return bool(info.job.get("input")) and table_key(Path("."), info) == key
 
 
 def _retrain(meta: dict[str, Any], table: Path, work: Path, name: str, seed: int) -> bytes:

@@ -102,8 +102,11 @@ def gate(
     recalibrate: bool = False,
     progress: Progress | None = None,
 ) -> GateReport:
-    """Compare ``candidate`` (default: the candidate alias) with production on ``eval_table``;
-    calibrate on ``calibration_table`` (default: ``eval_table``)."""
+    """Compare ``candidate`` (default: the candidate alias) with production on ``eval_table``.
+
+    Retraining noise is measured on ``calibration_table``, by default the table production
+    was trained on (where its metadata names one that exists), else ``eval_table``: never
+    the candidate's own table, whose flaws would pass for noise."""
     report = progress or _silent
     registry = ModelRegistry(models_dir)
     repo = registry.repository
@@ -125,11 +128,14 @@ def gate(
     p_b, l_b = run_onnx(repo.model_path(name, candidate).read_bytes(), data.X)
     comparison = compare(p_a, p_b, data.y, np.diff(data.X.indptr), labels=(l_a, l_b))
     eval_key = table_key(Path(eval_table), data.table)
+    calibration_table = (
+        calibration_table or _training_table(repo, name, production) or Path(eval_table)
+    )
     calibration = calibrate(
         repo,
         name,
         production,
-        calibration_table=Path(calibration_table or eval_table),
+        calibration_table=Path(calibration_table),
         eval_key=eval_key,
         X=data.X,
         y=data.y,
@@ -271,7 +277,6 @@ def retrain(
         name,
         eval_table=eval_table or Path(features),
         candidate=version,
-        calibration_table=Path(features),
         progress=report,
         **gate_options,
     )
