@@ -9,8 +9,9 @@ escaping. Every key number carries a machine-readable twin::
     <svg data-figure="chars_hist" ...>   (a table figure: <table data-figure="...">)
 
 `data-stat` keys: ``summary.<key>``, ``input.rows``, ``compare.rows``, ``sample.size``,
-``<section>.<stat>`` (``<section>.<stat>.compare``), ``finding.<section>.<finding>.count``,
-``drift.<statistic>.psi|js|threshold``, ``flagged.rows``, ``flagged.by_reason.<reason>``.
+``section.<section>.<stat>`` (``...<stat>.compare``: the compare table's),
+``finding.<section>.<finding>.count``, ``drift.<statistic>.psi|js|threshold``, ``flagged.rows``,
+``flagged.by_reason.<reason>``.
 Each finding links to the table of its example rows (``#examples-<section>-<finding>``).
 
 Every text from the data goes through `_text`: HTML-escaped (quotes too), lone surrogates and
@@ -232,7 +233,7 @@ def _stats_table(sid: str, stats: Sequence[Json]) -> str:
         )
     ]
     for s in stats:
-        key, exact = f"{sid}.{s.get('id', '')}", bool(s.get("exact", True))
+        key, exact = f"section.{sid}.{s.get('id', '')}", bool(s.get("exact", True))
         cells = _el("td", _data(s.get("label", s.get("id", ""))))
         cells += _el("td", _stat(key, s.get("value"), exact=exact), cls="n")
         cells += _el(

@@ -119,7 +119,7 @@ def test_every_key_number_equals_the_json(report: dict[str, Any], page: Page) ->
     expected["sample.size"] = report["sample"]["size"]
     for section in report["sections"]:
         for s in section["stats"]:
-            expected[f"{section['id']}.{s['id']}"] = s["value"]
+            expected[f"section.{section['id']}.{s['id']}"] = s["value"]
         for f in section["findings"]:
             expected[f"finding.{section['id']}.{f['id']}.count"] = f["count"]
     for d in report["drift"]:
