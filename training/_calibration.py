@@ -77,9 +77,10 @@ def calibrate(
     matches; returns the file's content plus ``reused``."""
     from ._data import read_table
 
+    calibration_key = table_key(calibration_table, read_table(calibration_table))
     key = {
         "production": production,
-        "calibration_table": table_key(calibration_table, read_table(calibration_table)),
+        "calibration_table": calibration_key,
         "eval_table": eval_key,
         "seeds": list(seeds),
     }
@@ -89,7 +90,7 @@ def calibrate(
         return {**cached, "reused": True, "path": str(path)}
     meta = repository.read_metadata(name, production)
     models: list[tuple[str, Scores]] = []
-    if _trained_on(meta, key["calibration_table"]):
+    if _trained_on(meta, calibration_key):
         models.append((f"production v{production}", production_scores))
     with tempfile.TemporaryDirectory(prefix="nlpfeat-calibration-") as work:
         for seed in seeds:
