@@ -1,0 +1,245 @@
+"""`analyze(spark, input_cfg, ...)`: read, mark every row once (cached), aggregate in a few
+Spark jobs, write `report.json` (+ `report.html` when the renderer is there) and the flagged
+ids (`DIR/flagged/`, Parquet `id`, `reasons`), written by Spark and never collected."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from spark_udfs._analyze import _sections as S
+from spark_udfs._analyze._drift import drift_row
+from spark_udfs._analyze._labels import GROUP, group_stats, label_stats
+from spark_udfs._analyze._morph import analyze_sample, draw_sample, term_stats
+from spark_udfs._analyze._rows import FLAG_REASONS, mark_rows, table_aggregates
+from spark_udfs._errors import InputError
+from spark_udfs._input import ID, LABEL, TEXT, _q, _raw, read_input
+from spark_udfs._job import InputConfig
+
+__all__ = ["analyze"]
+
+EXAMPLES = 3
+FINDING_FLAGS = {
+    "null_texts": "_null",
+    "empty_texts": "_empty",
+    "exact_duplicates": "_exact_dup",
+    "normalized_duplicates": "_norm_dup",
+    "conflicting_rows": "_conflict",
+    "jamo_only": "_jamo_only",
+    "punct_only": "_punct_only",
+    "repeated_char": "_repeated",
+    "latin_only": "_latin_only",
+    "rows_control": "_has_control",
+}
+
+
+def _read(spark: SparkSession, cfg: InputConfig, group_col: str | None) -> DataFrame:
+    df = read_input(spark, cfg)
+    if group_col is None:
+        return df
+    raw = _raw(spark, cfg)
+    if group_col not in raw.columns:
+        raise InputError(
+            f"{cfg.path} has no group column {group_col!r}; its columns are "
+            f"{', '.join(raw.columns)}: name the right one with --group-col"
+        )
+    if not cfg.id or cfg.id not in raw.columns:
+        raise InputError(f"--group-col needs an id column in {cfg.path}: name it with --id-col")
+    groups = raw.select(
+        F.col(_q(cfg.id)).cast("string").alias(ID), F.col(_q(group_col)).cast("string").alias(GROUP)
+    )
+    return df.join(groups.dropDuplicates([ID]), on=ID, how="left")
+
+
+def _examples(marked: DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Up to `EXAMPLES` rows (smallest ids) per finding, in one job over the finding rows."""
+    tagged = F.filter(
+        F.array(*[F.when(F.col(col), F.lit(key)) for key, col in FINDING_FLAGS.items()]),
+        lambda k: k.isNotNull(),
+    )
+    rows = (
+        marked.select(ID, TEXT, LABEL, F.explode(tagged).alias("_f"))
+        .withColumn("_r", F.row_number().over(Window.partitionBy("_f").orderBy(ID)))
+        .where(F.col("_r") <= EXAMPLES)
+        .select("_f", ID, F.substring(F.coalesce(TEXT, F.lit("")), 1, 200).alias(TEXT), LABEL)
+        .collect()
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in sorted(rows, key=lambda r: (r["_f"], r[ID])):
+        out.setdefault(r["_f"], []).append({"id": r[ID], "text": r[TEXT], "label": r[LABEL]})
+    return out
+
+
+@contextmanager
+def _steps(enabled: bool, console: Console | None) -> Iterator[Any]:
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]analyze[/] {task.description}"),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        disable=not enabled,
+    )
+    with bar:
+        task = bar.add_task("reading", total=None)
+        yield lambda text: bar.update(task, description=text)
+
+
+def _mark(spark: SparkSession, cfg: InputConfig, group_col: str | None) -> DataFrame:
+    try:
+        marked = mark_rows(_read(spark, cfg, group_col)).persist(StorageLevel.MEMORY_AND_DISK)
+        rows = marked.count()
+    except AnalysisException as exc:
+        raise InputError(f"cannot read {cfg.path}: {str(exc).splitlines()[0][:300]}") from exc
+    if rows == 0:
+        marked.unpersist()
+        raise InputError(f"{cfg.path} has no rows: point --input at a table with data")
+    return marked
+
+
+def analyze(
+    spark: SparkSession,
+    input_cfg: InputConfig,
+    *,
+    compare_cfg: InputConfig | None = None,
+    group_col: str | None = None,
+    report_dir: str | Path,
+    proxy_url: str | None = None,
+    api_key: str | None = None,
+    sample: int = 2000,
+    analyzer: str = "mecab",
+    progress: bool = True,
+    min_group_rows: int = 20,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """The report (also written to `report_dir`); raises `InputError` naming the fix."""
+    out = Path(report_dir)
+    with _steps(progress, console) as step:
+        marked = _mark(spark, input_cfg, group_col)
+        cmarked = _mark(spark, compare_cfg, None) if compare_cfg else None
+        try:
+            step("table and text statistics (one pass)")
+            a = table_aggregates(marked)
+            c = table_aggregates(cmarked) if cmarked is not None else None
+            step("labels")
+            lab = label_stats(marked)
+            clab = label_stats(cmarked) if cmarked is not None else None
+            labels = sorted(int(k) for k in lab["counts"] if k != "null")
+            target = max(labels) if labels else 1
+            step("examples")
+            ex = _examples(marked)
+            sections = [S.section_table(a, c, ex), S.section_text(a, c, ex),
+                        S.section_labels(lab, clab)]  # fmt: skip
+            if group_col:
+                step(f"groups ({group_col})")
+                g = group_stats(marked, target, min_group_rows)
+                sections.append(S.section_groups(g, group_col, a["rows"], target, min_group_rows))
+            m = cm = None
+            if sample > 0 and proxy_url:
+                step(f"morphemes: {sample} docs through {proxy_url}")
+                m = _morphemes(marked, sample, proxy_url, analyzer, api_key, labels)
+                if cmarked is not None:
+                    cm = _morphemes(cmarked, sample, proxy_url, analyzer, api_key, labels)
+                sections.append(S.section_morphemes(m, cm, sample))
+            step("flagged rows")
+            flagged_path = out / "flagged"
+            (
+                marked.where(F.size("_reasons") > 0)
+                .select(ID, F.col("_reasons").alias("reasons"))
+                .coalesce(1)
+                .write.mode("overwrite")
+                .parquet(str(flagged_path))
+            )
+        finally:
+            marked.unpersist()
+            if cmarked is not None:
+                cmarked.unpersist()
+    drift = None
+    if c is not None and compare_cfg is not None and clab is not None:
+        drift = _drift(a, c, lab, clab, m, cm)
+        shift = _term_shift(m, cm) if m and cm else []
+        sections.append(S.section_drift(drift, compare_cfg.path, shift))
+    report = {
+        "title": f"ANALYZE {Path(input_cfg.path.rstrip('/')).name}",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "input": _ref(input_cfg, a["rows"]),
+        "compare": _ref(compare_cfg, c["rows"]) if compare_cfg and c else None,
+        "sample": None if m is None else
+        {"size": m["docs"], "analyzer": analyzer, "analyzer_version": m["version"]},
+        "summary": {k: int(a[k]) for k in ("rows", "null_texts", "empty_texts",
+                    "exact_duplicates", "normalized_duplicates", "conflicting_label_texts",
+                    "jamo_only", "flagged_rows")},
+        "sections": sections,
+        "drift": drift,
+        "flagged": {"path": str(flagged_path), "rows": int(a["flagged_rows"]),
+                    "by_reason": {r: int(a[f"reason_{r}"]) for r in FLAG_REASONS}},
+    }  # fmt: skip
+    _write(out, report)
+    return report
+
+
+def _ref(cfg: InputConfig, rows: int) -> dict[str, Any]:
+    return {"path": cfg.path, "format": cfg.resolved_format(), "rows": int(rows)}
+
+
+def _morphemes(marked: DataFrame, size: int, url: str, analyzer: str, key: str | None,
+               labels: list[int]) -> dict[str, Any]:  # fmt: skip
+    drawn = draw_sample(marked, size)
+    tagged = analyze_sample(drawn, url, analyzer, key)
+    checkpoints = sorted({max(1, size >> k) for k in range(8)})
+    return term_stats(tagged, labels, checkpoints)
+
+
+def _drift(a: dict, c: dict, lab: dict, clab: dict, m: dict | None, cm: dict | None) -> list:
+    rows = [
+        drift_row("chars", a["chars_counts"], c["chars_counts"]),
+        drift_row("eojeol", a["eojeol_counts"], c["eojeol_counts"]),
+        drift_row("hangul_share", a["hangul_counts"], c["hangul_counts"]),
+        drift_row("text_kind", a["kind_counts"], c["kind_counts"]),
+    ]
+    cats = sorted(set(lab["counts"]) | set(clab["counts"]))
+    rows.append(drift_row("label", [lab["counts"].get(k, 0) for k in cats],
+                          [clab["counts"].get(k, 0) for k in cats]))  # fmt: skip
+    if m and cm:
+        rows.append(drift_row("morphemes_per_doc", m["hist"], cm["hist"]))
+        terms = sorted(set(list(m["top_counts"])[:50]) | set(list(cm["top_counts"])[:50]))
+        p = [m["top_counts"].get(t, 0) for t in terms] + [
+            m["tokens"] - sum(m["top_counts"].get(t, 0) for t in terms)
+        ]  # noqa: E501
+        q = [cm["top_counts"].get(t, 0) for t in terms] + [
+            cm["tokens"] - sum(cm["top_counts"].get(t, 0) for t in terms)
+        ]  # noqa: E501
+        rows.append(drift_row("top_terms", p, q))
+    return rows
+
+
+def _term_shift(m: dict, cm: dict) -> list[list[Any]]:
+    terms = set(list(m["top_counts"])[:20]) | set(list(cm["top_counts"])[:20])
+    out = []
+    for t in terms:
+        p = m["top_counts"].get(t, 0) / max(m["tokens"], 1)
+        q = cm["top_counts"].get(t, 0) / max(cm["tokens"], 1)
+        ratio = math.log((q + 1e-6) / (p + 1e-6))
+        out.append([t, round(p, 6), round(q, 6), round(ratio, 3)])
+    return sorted(out, key=lambda r: -abs(r[3]))[:20]
+
+
+def _write(out: Path, report: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), "utf-8")
+    try:
+        from spark_udfs._analyze._render import render_html
+    except ImportError:
+        return
+    (out / "report.html").write_text(render_html(report), "utf-8")
