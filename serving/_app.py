@@ -4,6 +4,7 @@ lifespan."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -89,7 +90,20 @@ async def _metrics(request: Request) -> Response:
 
 
 def run(settings: ServingSettings) -> None:
-    """Serve the app with uvicorn on ``settings.host:settings.port`` until interrupted."""
+    """Serve the app with uvicorn on ``settings.host:settings.port`` until interrupted.
+
+    Lifecycle events (versions served, failed loads) are logged at INFO with a timestamp;
+    uvicorn's access log is off (a line per request costs more than a small inference;
+    ``/metrics`` counts requests)."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+    )
