@@ -9,9 +9,9 @@ A model's loaded versions are the one it serves now and the one it replaced (see
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from contracts import ONNX_INPUTS, ONNX_OUTPUTS, OUTPUT_LABEL, OUTPUT_PROBABILITY, headers
@@ -22,7 +22,14 @@ from ._limits import InFlightLimit
 from ._metrics import ServingMetrics
 from ._model import LoadedModel, run_model
 from ._responses import FastJSONResponse
-from ._tensors import InferRequest, decode_inputs, encode_outputs, tensor_metadata, wanted_outputs
+from ._tensors import (
+    InferRequest,
+    decode_inputs,
+    encode_outputs,
+    infer_body,
+    tensor_metadata,
+    wanted_outputs,
+)
 
 __all__ = ["SERVER_NAME", "router"]
 
@@ -33,6 +40,8 @@ PLATFORM = "onnxruntime_onnx"
 _NOT_SERVED: dict[int | str, dict[str, Any]] = {
     404: {"description": "model or version not served here"}
 }
+InferBody = Annotated[InferRequest, Depends(infer_body)]
+_BODY = {"requestBody": {"required": True, "description": "a KServe v2 inference request"}}
 
 
 @router.get("")
@@ -95,9 +104,14 @@ async def version_ready(name: str, version: str, models: ModelsDep) -> JSONRespo
     return _ready(name, model, None)
 
 
-@router.post("/models/{name}/infer", response_class=FastJSONResponse, responses=_NOT_SERVED)
+@router.post(
+    "/models/{name}/infer",
+    response_class=FastJSONResponse,
+    responses=_NOT_SERVED,
+    openapi_extra=_BODY,
+)
 async def infer(
-    name: str, body: InferRequest, models: ModelsDep, limit: InferLimitDep, metrics: MetricsDep
+    name: str, body: InferBody, models: ModelsDep, limit: InferLimitDep, metrics: MetricsDep
 ) -> FastJSONResponse:
     """Run the version served now on padded indices [N, K] INT64 and values [N, K] FP32."""
     return await _infer(body, lambda: models.require(name), limit, metrics)
@@ -107,11 +121,12 @@ async def infer(
     "/models/{name}/versions/{version}/infer",
     response_class=FastJSONResponse,
     responses=_NOT_SERVED,
+    openapi_extra=_BODY,
 )
 async def infer_version(
     name: str,
     version: str,
-    body: InferRequest,
+    body: InferBody,
     models: ModelsDep,
     limit: InferLimitDep,
     metrics: MetricsDep,
