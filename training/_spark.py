@@ -158,7 +158,7 @@ def _rows(spark: SparkSession, path: str, num_features: int) -> tuple[DataFrame,
         sums = np.bincount(inverse, weights=np.asarray(values or [], np.float64), minlength=len(ix))
         return Vectors.sparse(num_features, ix.tolist(), sums.tolist())
 
-    to_vector = F.udf(vector, VectorUDT())
+    to_vector = F.udf(vector, VectorUDT(), useArrow=False)
     rows = raw.where(F.col("error").isNull() & F.col("label").isNotNull()).select(
         F.col("label").cast("double").alias("label"),
         "indices",
