@@ -41,12 +41,22 @@ def analyze(
         cfg = InputConfig(path=input, format=format, text=text_col, id=id_col, label=label_col)  # type: ignore[arg-type]
         ccfg = None
         if compare:
-            ccfg = InputConfig(path=compare, format=format, text=text_col, id=id_col,
-                               label=label_col)  # type: ignore[arg-type]  # fmt: skip
+            ccfg = InputConfig(
+                path=compare, format=format, text=text_col, id=id_col, label=label_col
+            )  # type: ignore[arg-type]
         spark = spark_session(master, "nlpfeat-analyze")
-        result = run(spark, cfg, compare_cfg=ccfg, group_col=group_col, report_dir=report,
-                     proxy_url=proxy, api_key=api_key, sample=sample if proxy else 0,
-                     analyzer=analyzer, progress=progress)  # fmt: skip
+        result = run(
+            spark,
+            cfg,
+            compare_cfg=ccfg,
+            group_col=group_col,
+            report_dir=report,
+            proxy_url=proxy,
+            api_key=api_key,
+            sample=sample if proxy else 0,
+            analyzer=analyzer,
+            progress=progress,
+        )
     except (InputError, JobConfigError, JavaMissing) as exc:
         _fail(exc)
         return

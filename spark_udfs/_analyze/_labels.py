@@ -81,5 +81,9 @@ def group_stats(marked: DataFrame, target: int, min_rows: int) -> dict[str, Any]
         {"group": r["g"], "rows": int(r["n"]), "share": r["share"], "labelled": int(r["labelled"])}
         for r in rs
     ]
-    return {**{k: int(v or 0) for k, v in out.items()}, "share_counts": hist,
-            "top": as_rows(top), "extreme": as_rows(worst)}  # fmt: skip
+    return {
+        **{k: int(v or 0) for k, v in out.items()},
+        "share_counts": hist,
+        "top": as_rows(top),
+        "extreme": as_rows(worst),
+    }

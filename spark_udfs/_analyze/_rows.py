@@ -22,6 +22,7 @@ Definitions (the tests restate them in plain Python):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, Window
@@ -47,8 +48,31 @@ JAMO = "\u3131-\u318e\u1100-\u11ff"
 EMOJI = "\\x{1F000}-\\x{1FAFF}\\x{2600}-\\x{27BF}\\x{FE0F}"
 CONTROL = "[\\p{Cc}\\p{Cf}&&[^\\t\\n\\r]]"
 
-CHAR_EDGES = [0, 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 120, 140, 160, 200, 300, 500,
-              1000, 2000, 5000, 10000]  # fmt: skip
+CHAR_EDGES = [
+    0,
+    1,
+    5,
+    10,
+    20,
+    30,
+    40,
+    50,
+    60,
+    70,
+    80,
+    90,
+    100,
+    120,
+    140,
+    160,
+    200,
+    300,
+    500,
+    1000,
+    2000,
+    5000,
+    10000,
+]
 EOJEOL_EDGES = [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100, 200, 500, 1000]
 HANGUL_EDGES = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 SCRIPTS = ["hangul", "jamo", "latin", "digit", "emoji", "control"]
@@ -68,7 +92,7 @@ def _count(text: Column, chars: str) -> Column:
     return F.length(F.regexp_replace(text, f"[^{chars}]", ""))
 
 
-def bucket(x: Column, edges: list[float]) -> Column:
+def bucket(x: Column, edges: Sequence[float]) -> Column:
     """Index of the bin `[edges[i], edges[i+1])` holding x; the last bin is closed and also
     takes everything above the last edge (its upper edge becomes the observed maximum)."""
     idx: Column = F.lit(0)
@@ -152,7 +176,7 @@ def _flag_col(reason: str) -> str:
     }.get(reason, reason)
 
 
-def _hist(name: str, x: Column, edges: list[float]) -> list[Column]:
+def _hist(name: str, x: Column, edges: Sequence[float]) -> list[Column]:
     b = F.col(f"_{name}_b")
     return [
         F.sum(F.when(x.isNotNull() & (b == i), 1).otherwise(0)).alias(f"{name}_h{i}")
@@ -202,8 +226,12 @@ def table_aggregates(marked: DataFrame) -> dict[str, Any]:
     exprs += [n(kind == i).alias(f"kind_h{i}") for i in range(len(KIND_NAMES))]
     row = marked.agg(*exprs).first()
     out = row.asDict() if row is not None else {}
-    for key in ("chars", "eojeol", "hangul"):
-        edges = {"chars": CHAR_EDGES, "eojeol": EOJEOL_EDGES, "hangul": HANGUL_EDGES}[key]
+    edges_of: dict[str, Sequence[float]] = {
+        "chars": CHAR_EDGES,
+        "eojeol": EOJEOL_EDGES,
+        "hangul": HANGUL_EDGES,
+    }
+    for key, edges in edges_of.items():
         out[f"{key}_counts"] = [int(out.pop(f"{key}_h{i}") or 0) for i in range(len(edges) - 1)]
     out["kind_counts"] = [int(out.pop(f"kind_h{i}") or 0) for i in range(len(KIND_NAMES))]
     return {k: (0 if v is None and k not in _NULLABLE else v) for k, v in out.items()}

@@ -139,8 +139,11 @@ def analyze(
             target = max(labels) if labels else 1
             step("examples")
             ex = _examples(marked)
-            sections = [S.section_table(a, c, ex), S.section_text(a, c, ex),
-                        S.section_labels(lab, clab)]  # fmt: skip
+            sections = [
+                S.section_table(a, c, ex),
+                S.section_text(a, c, ex),
+                S.section_labels(lab, clab),
+            ]
             if group_col:
                 step(f"groups ({group_col})")
                 g = group_stats(marked, target, min_group_rows)
@@ -175,16 +178,30 @@ def analyze(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "input": _ref(input_cfg, a["rows"]),
         "compare": _ref(compare_cfg, c["rows"]) if compare_cfg and c else None,
-        "sample": None if m is None else
-        {"size": m["docs"], "analyzer": analyzer, "analyzer_version": m["version"]},
-        "summary": {k: int(a[k]) for k in ("rows", "null_texts", "empty_texts",
-                    "exact_duplicates", "normalized_duplicates", "conflicting_label_texts",
-                    "jamo_only", "flagged_rows")},
+        "sample": None
+        if m is None
+        else {"size": m["docs"], "analyzer": analyzer, "analyzer_version": m["version"]},
+        "summary": {
+            k: int(a[k])
+            for k in (
+                "rows",
+                "null_texts",
+                "empty_texts",
+                "exact_duplicates",
+                "normalized_duplicates",
+                "conflicting_label_texts",
+                "jamo_only",
+                "flagged_rows",
+            )
+        },
         "sections": sections,
         "drift": drift,
-        "flagged": {"path": str(flagged_path), "rows": int(a["flagged_rows"]),
-                    "by_reason": {r: int(a[f"reason_{r}"]) for r in FLAG_REASONS}},
-    }  # fmt: skip
+        "flagged": {
+            "path": str(flagged_path),
+            "rows": int(a["flagged_rows"]),
+            "by_reason": {r: int(a[f"reason_{r}"]) for r in FLAG_REASONS},
+        },
+    }
     _write(out, report)
     return report
 
@@ -193,8 +210,9 @@ def _ref(cfg: InputConfig, rows: int) -> dict[str, Any]:
     return {"path": cfg.path, "format": cfg.resolved_format(), "rows": int(rows)}
 
 
-def _morphemes(marked: DataFrame, size: int, url: str, analyzer: str, key: str | None,
-               labels: list[int]) -> dict[str, Any]:  # fmt: skip
+def _morphemes(
+    marked: DataFrame, size: int, url: str, analyzer: str, key: str | None, labels: list[int]
+) -> dict[str, Any]:
     drawn = draw_sample(marked, size)
     tagged = analyze_sample(drawn, url, analyzer, key)
     checkpoints = sorted({max(1, size >> k) for k in range(8)})
@@ -209,17 +227,22 @@ def _drift(a: dict, c: dict, lab: dict, clab: dict, m: dict | None, cm: dict | N
         drift_row("text_kind", a["kind_counts"], c["kind_counts"]),
     ]
     cats = sorted(set(lab["counts"]) | set(clab["counts"]))
-    rows.append(drift_row("label", [lab["counts"].get(k, 0) for k in cats],
-                          [clab["counts"].get(k, 0) for k in cats]))  # fmt: skip
+    rows.append(
+        drift_row(
+            "label",
+            [lab["counts"].get(k, 0) for k in cats],
+            [clab["counts"].get(k, 0) for k in cats],
+        )
+    )
     if m and cm:
         rows.append(drift_row("morphemes_per_doc", m["hist"], cm["hist"]))
         terms = sorted(set(list(m["top_counts"])[:50]) | set(list(cm["top_counts"])[:50]))
         p = [m["top_counts"].get(t, 0) for t in terms] + [
             m["tokens"] - sum(m["top_counts"].get(t, 0) for t in terms)
-        ]  # noqa: E501
+        ]
         q = [cm["top_counts"].get(t, 0) for t in terms] + [
             cm["tokens"] - sum(cm["top_counts"].get(t, 0) for t in terms)
-        ]  # noqa: E501
+        ]
         rows.append(drift_row("top_terms", p, q))
     return rows
 

@@ -51,8 +51,9 @@ def _expected(rows: list[tuple]) -> dict:
     df = pd.DataFrame(rows, columns=["id", "document", "label", "movie_id"]).sort_values("id")
     texts = df["document"]
     has = texts.notna() & texts.fillna("").map(lambda t: _visible(t) != "")
-    jamo = texts.fillna("").map(lambda t: bool(_core(t)) and all(0x3131 <= ord(c) <= 0x318E
-                                                               for c in _core(t)))  # fmt: skip
+    jamo = texts.fillna("").map(
+        lambda t: bool(_core(t)) and all(0x3131 <= ord(c) <= 0x318E for c in _core(t))
+    )
     punct = texts.fillna("").map(lambda t: bool(_visible(t)) and not _core(t))
     rep = texts.fillna("").map(lambda t: len(_visible(t)) >= 3 and len(set(_visible(t))) == 1)
     exact = has & df[has].duplicated("document").reindex(df.index, fill_value=False)
@@ -92,7 +93,7 @@ def _expected(rows: list[tuple]) -> dict:
                 )
             )
             .sum()
-        ),  # fmt: skip
+        ),
     }
 
 
@@ -109,8 +110,15 @@ def _stat(report: dict, section: str, sid: str) -> object:
 
 def test_known_defects_are_counted_and_flagged(spark, tmp_path: Path) -> None:
     cfg = _write(tmp_path, "t", ROWS)
-    report = analyze(spark, cfg, group_col="movie_id", report_dir=tmp_path / "r", sample=0,
-                     progress=False, min_group_rows=3)  # fmt: skip
+    report = analyze(
+        spark,
+        cfg,
+        group_col="movie_id",
+        report_dir=tmp_path / "r",
+        sample=0,
+        progress=False,
+        min_group_rows=3,
+    )
     want = _expected(ROWS)
     on_disk = json.loads((tmp_path / "r" / "report.json").read_text("utf-8"))
     assert on_disk["summary"] == report["summary"] == want["summary"]
@@ -139,8 +147,14 @@ def test_drift_against_a_shifted_copy(spark, tmp_path: Path) -> None:
         (f"r{i:03d}", "좋은 영화" if i % 3 else "별로인 영화네요", i % 2, "m") for i in range(60)
     ]
     longer = [(i, " ".join([t] * 8), label, g) for i, t, label, g in base]
-    report = analyze(spark, _write(tmp_path, "a", base), compare_cfg=_write(tmp_path, "b", longer),
-                     report_dir=tmp_path / "r", sample=0, progress=False)  # fmt: skip
+    report = analyze(
+        spark,
+        _write(tmp_path, "a", base),
+        compare_cfg=_write(tmp_path, "b", longer),
+        report_dir=tmp_path / "r",
+        sample=0,
+        progress=False,
+    )
     verdicts = {d["statistic"]: d["verdict"] for d in report["drift"]}
     assert verdicts["chars"] == "drift"
     assert verdicts["eojeol"] == "drift"
@@ -153,12 +167,22 @@ def test_drift_against_a_shifted_copy(spark, tmp_path: Path) -> None:
 
 def test_bad_inputs_are_one_clear_error(spark, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read"):
-        analyze(spark, InputConfig(path=str(tmp_path / "nope.parquet")), report_dir=tmp_path,
-                sample=0, progress=False)  # fmt: skip
+        analyze(
+            spark,
+            InputConfig(path=str(tmp_path / "nope.parquet")),
+            report_dir=tmp_path,
+            sample=0,
+            progress=False,
+        )
     cfg = _write(tmp_path, "t", ROWS[:3])
     with pytest.raises(InputError, match="--text-col"):
-        analyze(spark, InputConfig(path=cfg.path, text="review"), report_dir=tmp_path,
-                sample=0, progress=False)  # fmt: skip
+        analyze(
+            spark,
+            InputConfig(path=cfg.path, text="review"),
+            report_dir=tmp_path,
+            sample=0,
+            progress=False,
+        )
     with pytest.raises(InputError, match="--group-col"):
         analyze(spark, cfg, group_col="genre", report_dir=tmp_path, sample=0, progress=False)
     with pytest.raises(InputError, match="no rows"):
@@ -167,8 +191,9 @@ def test_bad_inputs_are_one_clear_error(spark, tmp_path: Path) -> None:
 
 def test_a_text_column_of_nulls_is_a_finding(spark, tmp_path: Path) -> None:
     rows = [(f"n{i}", None, 1, "m") for i in range(5)]
-    report = analyze(spark, _write(tmp_path, "n", rows), report_dir=tmp_path / "r", sample=0,
-                     progress=False)  # fmt: skip
+    report = analyze(
+        spark, _write(tmp_path, "n", rows), report_dir=tmp_path / "r", sample=0, progress=False
+    )
     assert report["summary"]["null_texts"] == 5
     table = next(s for s in report["sections"] if s["id"] == "table")
     assert [f["count"] for f in table["findings"] if f["id"] == "null_texts"] == [5]
@@ -180,8 +205,15 @@ def test_a_text_column_of_nulls_is_a_finding(spark, tmp_path: Path) -> None:
 @pytest.mark.jvm
 def test_morphemes_through_the_proxy(spark, proxy_url: str, tmp_path: Path) -> None:
     cfg = _write(tmp_path, "t", ROWS)
-    report = analyze(spark, cfg, compare_cfg=cfg, report_dir=tmp_path / "r", proxy_url=proxy_url,
-                     sample=10, progress=False)  # fmt: skip
+    report = analyze(
+        spark,
+        cfg,
+        compare_cfg=cfg,
+        report_dir=tmp_path / "r",
+        proxy_url=proxy_url,
+        sample=10,
+        progress=False,
+    )
     assert report["sample"]["size"] == 10
     assert report["sample"]["analyzer_version"].startswith("python-mecab-ko")
     morph = next(s for s in report["sections"] if s["id"] == "morphemes")

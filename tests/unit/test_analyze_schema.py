@@ -20,8 +20,11 @@ def test_example_has_every_schema_key() -> None:
         for stat in section["stats"]:
             assert set(get_type_hints(_schema.Stat)) <= set(stat)
         for fig in section["figures"]:
-            kind = {"histogram": _schema.HistogramFigure, "bar": _schema.BarFigure,
-                    "table": _schema.TableFigure}[fig["kind"]]  # fmt: skip
+            kind = {
+                "histogram": _schema.HistogramFigure,
+                "bar": _schema.BarFigure,
+                "table": _schema.TableFigure,
+            }[fig["kind"]]
             assert set(get_type_hints(kind)) <= set(fig)
             if fig["kind"] == "histogram":
                 assert len(fig["edges"]) == len(fig["counts"]) + 1
