@@ -380,19 +380,46 @@ def train(
     features: Annotated[Path, typer.Option(exists=True, help="features parquet directory")],
     models: Annotated[Path, typer.Option(help="models directory")] = Path("models"),
     name: str = "sentiment",
+    engine: Annotated[
+        str, typer.Option(help="sklearn (one machine) | spark (MLlib, tables beyond memory)")
+    ] = "sklearn",
+    master: Annotated[str, typer.Option(help="Spark master for --engine spark")] = "local[2]",
 ) -> None:
-    """Logistic regression on hashed features, exported to ONNX and checked against sklearn."""
-    import training
+    """Logistic regression on hashed features, exported to ONNX and checked; the first model
+    of a name becomes production, later ones the candidate (`nlpfeat models promote`)."""
+    import getpass
 
+    import training
+    from contracts import CANDIDATE, PRODUCTION, ModelRegistry, RepositoryError
+
+    if engine not in ("sklearn", "spark"):
+        _fail(ValueError(f"--engine must be sklearn or spark, not {engine!r}"))
     try:
         with err.status("training") as status:
-            result = training.train(features, models, name=name, progress=status.update)
-    except training.TrainingError as exc:
+            if engine == "spark":
+                result = training.train_spark(
+                    features, models, name=name, master=master, progress=status.update
+                )
+            else:
+                result = training.train(features, models, name=name, progress=status.update)
+        registry = ModelRegistry(models)
+        first = registry.resolve(name, PRODUCTION) is None
+        alias = PRODUCTION if first else CANDIDATE
+        registry.set_alias(
+            name,
+            alias,
+            result.version,
+            by=getpass.getuser(),
+            reason=f"nlpfeat train on {features}"
+            + (" (first model: nothing in production to gate against)" if first else ""),
+            gate={"verdict": "first"} if first else None,
+        )
+    except (training.TrainingError, RepositoryError) as exc:
         _fail(exc)
     err.print(
         f"accuracy {result.accuracy:.4f} on {result.n_test} held-out rows "
-        f"({result.n_train} train); max |Δp| onnx vs sklearn {result.max_abs_diff:.2e}; "
-        f"wrote {result.path}"
+        f"({result.n_train} train); max |Δp| onnx vs {engine} {result.max_abs_diff:.2e}; "
+        f"wrote {result.path}, now {alias}"
     )
     if result.n_skipped:
         kinds = ", ".join(f"{k} {v}" for k, v in result.skipped_errors.items())
