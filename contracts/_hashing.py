@@ -18,7 +18,10 @@ __all__ = ["HASHING", "HASH_SEED", "TERM_FORMAT", "hash_terms", "ngram_terms", "
 HASH_SEED: Final = 42
 HASHING: Final = "spark-hashingtf-murmur3_x86_32-seed42-utf8"
 """The scheme's name, part of every `spec_hash`."""
-TERM_FORMAT: Final = "unigram 'form/TAG'; n-gram 'form/TAG form/TAG ...' (space-joined)"
+TERM_FORMAT: Final = (
+    "unigram 'form/TAG'; n-gram 'form/TAG form/TAG ...' (space-joined); "
+    "character n-gram '#' + n characters of ' eojeol ' (space-framed)"
+)
 
 
 def ngram_terms(unigrams: Sequence[str], ngram_range: tuple[int, int] = (1, 2)) -> list[str]:

@@ -1,8 +1,8 @@
 """A doc's terms under a feature spec, hashed by the contract's scheme.
 
 The spec, the n-gram rule and the hashing (Spark ML's `HashingTF` index) are `contracts`'; what
-is the API's own is choosing the tokens (the POS filter needs the analyzer's tagset) and
-spelling a token as a unigram, `form/TAG`.
+is the API's own is choosing the tokens (the POS filter needs the analyzer's tagset), spelling a
+token as a unigram, `form/TAG`, and spelling the character n-grams of the text.
 """
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from contracts import FeatureSpec, hash_terms, ngram_terms
-from nlp_api.analyzers import Token, tag_group
+from nlp_api.analyzers import Token, clean_text, tag_group
 
-__all__ = ["doc_features", "select_tokens", "token_terms", "unigrams"]
+__all__ = ["char_terms", "doc_features", "select_tokens", "token_terms", "unigrams"]
+
+CHAR_MARK = "#"
+"""Starts every character n-gram, so none spells like a morpheme term."""
 
 
 def unigrams(tokens: Sequence[Token]) -> list[str]:
@@ -23,6 +26,24 @@ def unigrams(tokens: Sequence[Token]) -> list[str]:
 def token_terms(tokens: Sequence[Token], ngram_range: tuple[int, int] = (1, 2)) -> list[str]:
     """Terms for every n-gram of consecutive tokens with n in `ngram_range` (inclusive)."""
     return ngram_terms(unigrams(tokens), ngram_range)
+
+
+def char_terms(text: str, char_range: tuple[int, int] = (1, 4)) -> list[str]:
+    """`#` + every character n-gram (n in `char_range`) of each eojeol framed by spaces.
+
+    Eojeols are the whitespace-separated words of the text as the analyzer saw it (control
+    and format characters are spaces, see `clean_text`); ``"좋다"`` at (1, 2) gives
+    ``"# ", "#좋", "#다", "# ", "# 좋", "#좋다", "#다 "``. The frame marks a word's start and
+    end, so spacing, which Korean reviews often get wrong, still says something.
+    """
+    low, high = char_range
+    terms: list[str] = []
+    for word in clean_text(text).split():
+        framed = f" {word} "
+        size = len(framed)
+        for n in range(low, min(high, size) + 1):
+            terms.extend([CHAR_MARK + framed[i : i + n] for i in range(size - n + 1)])
+    return terms
 
 
 def select_tokens(tokens: Sequence[Token], spec: FeatureSpec, tagset: str) -> Sequence[Token]:
@@ -43,10 +64,18 @@ def select_tokens(tokens: Sequence[Token], spec: FeatureSpec, tagset: str) -> Se
 
 
 def doc_features(
-    tokens: Sequence[Token], spec: FeatureSpec, tagset: str
+    tokens: Sequence[Token], spec: FeatureSpec, tagset: str, text: str | None = None
 ) -> tuple[list[str], list[int], list[float]]:
-    """The doc's terms, and the sorted columns they hash to with each column's value."""
+    """The doc's terms, and the sorted columns they hash to with each column's value.
+
+    `text` is the doc the tokens came from; a spec with character n-grams needs it (a
+    `ValueError` otherwise, rather than features that are not the spec's).
+    """
     terms = ngram_terms(unigrams(select_tokens(tokens, spec, tagset)), spec.ngram_range)
+    if spec.char_ngram_range is not None:
+        if text is None:
+            raise ValueError("character n-grams (spec.char_ngram_range) need the doc's text")
+        terms.extend(char_terms(text, spec.char_ngram_range))
     indices, values = hash_terms(terms, spec.num_features)
     if spec.binary:
         values = [1.0] * len(values)

@@ -34,7 +34,8 @@ _DEFAULT_SPEC = FeatureSpec()
 
 class FeatureSpecIn(BaseModel):
     """Terms are morpheme n-grams (`form/TAG`, joined by spaces) over the tokens that pass the
-    POS filter and are not stopwords, hashed as Spark's HashingTF does."""
+    POS filter and are not stopwords, and character n-grams of each eojeol, hashed as Spark's
+    HashingTF does."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,6 +50,11 @@ class FeatureSpecIn(BaseModel):
     stopwords: list[str] = Field(default_factory=list, description="forms to drop")
     binary: bool = Field(_DEFAULT_SPEC.binary, description="1.0 for present terms, not counts")
     num_features: int = Field(_DEFAULT_SPEC.num_features, description="a power of two")
+    char_ngram_range: tuple[int, int] | None = Field(
+        _DEFAULT_SPEC.char_ngram_range,
+        description="inclusive (min n, max n) of the character n-grams of each eojeol "
+        "('#' + n characters of ' eojeol '); null for none",
+    )
     _spec: FeatureSpec = PrivateAttr(default=_DEFAULT_SPEC)
 
     @model_validator(mode="after")

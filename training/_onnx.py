@@ -7,6 +7,14 @@ int64 ``[N, K]`` and values float32 ``[N, K]``, rows padded by `contracts.pad_sp
     logit       = ReduceSum(Gather(W, indices) * values, axis=1) + b
     probability = Sigmoid(logit)                      float32 [N], P(label = 1)
     label       = Cast(logit >= 0, int64)             int64 [N]
+
+Given a per-column ``scale`` (IDF times the NB log-count ratio, see `training._train`), the
+graph first weighs the counts the API sent as the model was trained on them::
+
+    x     = Log(1 + values) * Gather(scale, indices)        (sublinear tf, column weights)
+    logit = ReduceSum(Gather(W, indices) * x, axis=1) / max(||x||_2, 1e-12) + b
+
+Padding (index 0, value 0.0) still adds nothing: Log(1 + 0) = 0.
 """
 
 from __future__ import annotations
@@ -28,29 +36,58 @@ from contracts import (
     pad_sparse,
 )
 
-__all__ = ["OPSET", "build_graph", "run_onnx"]
+__all__ = ["OPSET", "build_graph", "run_onnx", "weigh_rows"]
 
 OPSET = 17
+_MIN_NORM = 1e-12
 _IR_VERSION = 8
 _ELEMENT_TYPES = {"INT64": TensorProto.INT64, "FP32": TensorProto.FLOAT}
 """KServe v2 datatype -> ONNX element type, for the tensors `contracts` declares."""
 
 
-def build_graph(weights: np.ndarray, bias: float, *, name: str = "model") -> onnx.ModelProto:
+def build_graph(
+    weights: np.ndarray, bias: float, *, name: str = "model", scale: np.ndarray | None = None
+) -> onnx.ModelProto:
     """Return a checked ONNX model computing the logistic model ``sigmoid(x . W + b)``.
 
     ``weights`` is the dense coefficient vector (length ``num_features``); it is stored as a
-    float32 initializer. N and K are dynamic.
+    float32 initializer. Without ``scale``, ``x`` is the values as sent; with it (a vector
+    as long as ``weights``), ``x`` is the sublinear, scaled and L2-normalized row of
+    `weigh_rows`. N and K are dynamic.
     """
     w = numpy_helper.from_array(np.asarray(weights, dtype=np.float32).ravel(), "W")
     b = numpy_helper.from_array(np.asarray([bias], dtype=np.float32), "b")
     axes = numpy_helper.from_array(np.asarray([1], dtype=np.int64), "axes")
     zero = numpy_helper.from_array(np.asarray(0.0, dtype=np.float32), "zero")
-    nodes = [
-        helper.make_node("Gather", ["W", INPUT_INDICES], ["w_rows"], axis=0),
-        helper.make_node("Mul", ["w_rows", INPUT_VALUES], ["terms"]),
-        helper.make_node("ReduceSum", ["terms", "axes"], ["dot"], keepdims=0),
-        helper.make_node("Add", ["dot", "b"], ["logit"]),
+    initializers = [w, b, axes, zero]
+    nodes = [helper.make_node("Gather", ["W", INPUT_INDICES], ["w_rows"], axis=0)]
+    if scale is None:
+        nodes += [
+            helper.make_node("Mul", ["w_rows", INPUT_VALUES], ["terms"]),
+            helper.make_node("ReduceSum", ["terms", "axes"], ["dot"], keepdims=0),
+            helper.make_node("Add", ["dot", "b"], ["logit"]),
+        ]
+    else:
+        initializers += [
+            numpy_helper.from_array(np.asarray(scale, dtype=np.float32).ravel(), "scale"),
+            numpy_helper.from_array(np.asarray(1.0, dtype=np.float32), "one"),
+            numpy_helper.from_array(np.asarray(_MIN_NORM, dtype=np.float32), "min_norm"),
+        ]
+        nodes += [
+            helper.make_node("Add", [INPUT_VALUES, "one"], ["tf_1"]),
+            helper.make_node("Log", ["tf_1"], ["tf"]),
+            helper.make_node("Gather", ["scale", INPUT_INDICES], ["s_rows"], axis=0),
+            helper.make_node("Mul", ["tf", "s_rows"], ["x"]),
+            helper.make_node("Mul", ["x", "x"], ["x2"]),
+            helper.make_node("ReduceSum", ["x2", "axes"], ["sq_norm"], keepdims=0),
+            helper.make_node("Sqrt", ["sq_norm"], ["norm_raw"]),
+            helper.make_node("Max", ["norm_raw", "min_norm"], ["norm"]),
+            helper.make_node("Mul", ["w_rows", "x"], ["terms"]),
+            helper.make_node("ReduceSum", ["terms", "axes"], ["dot_raw"], keepdims=0),
+            helper.make_node("Div", ["dot_raw", "norm"], ["dot"]),
+            helper.make_node("Add", ["dot", "b"], ["logit"]),
+        ]
+    nodes += [
         helper.make_node("Sigmoid", ["logit"], [OUTPUT_PROBABILITY]),
         helper.make_node("GreaterOrEqual", ["logit", "zero"], ["positive"]),
         helper.make_node("Cast", ["positive"], [OUTPUT_LABEL], to=TensorProto.INT64),
@@ -60,7 +97,7 @@ def build_graph(weights: np.ndarray, bias: float, *, name: str = "model") -> onn
         name,
         inputs=[_value_info(t) for t in ONNX_INPUTS],
         outputs=[_value_info(t) for t in ONNX_OUTPUTS],
-        initializer=[w, b, axes, zero],
+        initializer=initializers,
     )
     model = helper.make_model(
         graph,
@@ -87,3 +124,15 @@ def run_onnx(model: bytes, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         [OUTPUT_PROBABILITY, OUTPUT_LABEL], {INPUT_INDICES: indices, INPUT_VALUES: values}
     )
     return probability, label
+
+
+def weigh_rows(X: sp.csr_matrix, scale: np.ndarray) -> sp.csr_matrix:
+    """What the graph with ``scale`` does to the values before its dot product, on CSR rows
+    (float64): ``log(1 + x)`` times ``scale`` per column, each row divided by its L2 norm."""
+    X = sp.csr_matrix(X, dtype=np.float64, copy=True)
+    X.data = np.log1p(X.data) * np.asarray(scale, dtype=np.float64)[X.indices]
+    lengths = np.diff(X.indptr)
+    rows = np.repeat(np.arange(X.shape[0]), lengths)
+    norm = np.sqrt(np.bincount(rows, weights=X.data**2, minlength=X.shape[0]))
+    X.data /= np.maximum(norm, _MIN_NORM)[rows]
+    return X

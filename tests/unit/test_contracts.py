@@ -53,6 +53,9 @@ STAGES = ["nlp_api", "proxy", "spark_udfs", "training", "serving", "nlpfeat"]
         ({"num_features": 1000}, "power of two, e.g. 1024"),
         ({"num_features": True}, "integer"),
         ({"num_features": 2**31}, "integer"),
+        ({"char_ngram_range": (0, 4)}, "char_ngram_range"),
+        ({"char_ngram_range": (1, 7)}, "char_ngram_range"),
+        ({"char_ngram_range": 4}, "char_ngram_range must be two integers"),
     ],
 )
 def test_a_bad_spec_is_refused_naming_the_rule(changes: dict[str, object], says: str) -> None:
@@ -75,6 +78,7 @@ specs = st.builds(
     stopwords=st.lists(st.text(min_size=1, max_size=4), max_size=4).map(tuple),
     binary=st.booleans(),
     num_features=st.integers(1, 30).map(lambda k: 2**k),
+    char_ngram_range=st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(3, 6))),
 )
 
 
@@ -86,17 +90,41 @@ def test_spec_json_round_trips_through_text(spec: FeatureSpec) -> None:
 
 
 def test_spec_hash_is_the_documented_canonical_digest() -> None:
-    # Written out by hand: keys sorted, compact, UTF-8. Tables already on disk carry this hash.
+    # Written out by hand: keys sorted, compact, UTF-8.
     spec = FeatureSpec(pos_filter="nouns", stopwords=("영화",), num_features=1024)
     text = (
-        '{"analyzer":"kiwi","binary":false,"hashing":"' + HASHING + '","ngram_range":[1,2],'
-        '"num_features":1024,"pos_filter":"nouns","stopwords":["영화"]}'
+        '{"analyzer":"kiwi","binary":false,"char_ngram_range":[1,4],"hashing":"' + HASHING + '",'
+        '"ngram_range":[1,3],"num_features":1024,"pos_filter":"nouns","stopwords":["영화"]}'
     )
     assert contracts.spec_hash(spec, "kiwi") == hashlib.sha256(text.encode()).hexdigest()[:16]
     assert contracts.spec_hash(spec, "kiwi") != contracts.spec_hash(spec, "mecab")
     assert contracts.spec_hash(spec, "kiwi") != contracts.spec_hash(
         spec.replace(binary=True), "kiwi"
     )
+    assert contracts.spec_hash(spec, "kiwi") != contracts.spec_hash(
+        spec.replace(char_ngram_range=[2, 4]), "kiwi"
+    )
+
+
+def test_a_spec_without_character_ngrams_keeps_the_hash_it_had_before_they_existed() -> None:
+    # Tables and models already on disk carry this hash, and their JSON lacks the field.
+    old = {"ngram_range": [1, 2], "pos_filter": "nouns", "stopwords": ["영화"], "binary": False}
+    text = (
+        '{"analyzer":"kiwi","binary":false,"hashing":"' + HASHING + '","ngram_range":[1,2],'
+        '"num_features":1024,"pos_filter":"nouns","stopwords":["영화"]}'
+    )
+    spec = FeatureSpec.from_json({**old, "num_features": 1024})
+    assert spec.char_ngram_range is None
+    assert spec.to_json()["char_ngram_range"] is None
+    assert contracts.spec_hash(spec, "kiwi") == hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert FeatureSpec.from_json(spec.to_json()) == spec
+
+
+def test_the_default_spec_is_the_default_models_recipe() -> None:
+    spec = FeatureSpec()
+    assert (spec.ngram_range, spec.char_ngram_range) == ((1, 3), (1, 4))
+    assert spec.num_features == contracts.DEFAULT_NUM_FEATURES
+    assert FeatureSpec.from_json(spec.to_json()) == spec
 
 
 # -- hashing ---------------------------------------------------------------------------------------

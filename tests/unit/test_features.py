@@ -24,12 +24,38 @@ def test_unigrams_then_bigrams_in_order() -> None:
 def test_the_api_hashes_with_the_contracts_code() -> None:
     assert features.hash_terms is contracts.hash_terms
     assert features.ngram_terms is contracts.ngram_terms
-    spec = FeatureSpec(ngram_range=(1, 2), num_features=2**10, binary=True)
+    spec = FeatureSpec(ngram_range=(1, 2), num_features=2**10, binary=True, char_ngram_range=None)
     terms, indices, values = features.doc_features(
         toks("영화/NNG", "영화/NNG"), spec, "mecab-ko-dic"
     )
     assert terms == ["영화/NNG", "영화/NNG", "영화/NNG 영화/NNG"]
     assert (indices, values) == (hash_terms(terms, 2**10)[0], [1.0, 1.0])
+
+
+def test_character_ngrams_are_of_each_eojeol_framed_by_spaces() -> None:
+    assert features.char_terms("좋다", (1, 2)) == [
+        "# ",
+        "#좋",
+        "#다",
+        "# ",
+        "# 좋",
+        "#좋다",
+        "#다 ",
+    ]
+    assert features.char_terms("  a\u200bb  c ", (3, 3)) == ["# a ", "# b ", "# c "]
+    assert features.char_terms("영화", (4, 6)) == ["# 영화 "]
+    assert features.char_terms("", (1, 4)) == features.char_terms(" \t", (1, 4)) == []
+
+
+def test_the_default_spec_adds_character_ngrams_of_the_text() -> None:
+    spec = FeatureSpec()
+    tokens = toks("영화/NNG", "좋/VA", "다/EF")
+    terms, indices, values = features.doc_features(tokens, spec, "mecab-ko-dic", "영화 좋다")
+    morphemes = token_terms(tokens, (1, 3))
+    assert terms == morphemes + features.char_terms("영화 좋다", (1, 4))
+    assert (indices, values) == hash_terms(terms, spec.num_features)
+    with pytest.raises(ValueError, match="text"):
+        features.doc_features(tokens, spec, "mecab-ko-dic")
 
 
 @pytest.mark.parametrize("n", [1, 7, 2**20, 2**31 - 1])
@@ -54,14 +80,19 @@ def test_hash_terms_counts_collisions_and_sorts() -> None:
 @pytest.mark.parametrize(
     ("spec", "analyzer", "expected"),
     [
-        ({}, "mecab", "e925a75464a72460"),
+        ({"ngram_range": [1, 2], "num_features": 2**20}, "mecab", "e925a75464a72460"),
         (
-            {"pos_filter": "nouns", "ngram_range": [1, 1], "binary": True},
+            {"pos_filter": "nouns", "ngram_range": [1, 1], "binary": True, "num_features": 2**20},
             "kiwi",
             "6a79eed5578901c9",
         ),
         (
-            {"pos_filter": ["NN", "VV"], "stopwords": ["영화", "정말"], "num_features": 1024},
+            {
+                "pos_filter": ["NN", "VV"],
+                "stopwords": ["영화", "정말"],
+                "num_features": 1024,
+                "ngram_range": [1, 2],
+            },
             "okt",
             "f6bef9a510242900",
         ),
@@ -70,6 +101,7 @@ def test_hash_terms_counts_collisions_and_sorts() -> None:
 def test_spec_hash_is_what_the_api_answered_before_contracts(
     spec: dict, analyzer: str, expected: str
 ) -> None:
-    """Values computed by the API's own `FeatureSpec.digest` before it moved to `contracts`:
-    feature tables written then keep their recipe's name."""
+    """Values computed by the API's own `FeatureSpec.digest` before it moved to `contracts`
+    (their JSON as written then, without the later `char_ngram_range`): feature tables
+    written then keep their recipe's name."""
     assert spec_hash(FeatureSpec.from_json(spec), analyzer) == expected

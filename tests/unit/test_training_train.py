@@ -165,6 +165,21 @@ def test_files_and_metadata(trained: TrainResult) -> None:
     assert leftovers == []
 
 
+def nb_tfidf(X_train: sp.csr_matrix, y_train: np.ndarray, X: sp.csr_matrix) -> sp.csr_matrix:
+    """The documented weighting, written out again: log(1 + count) * idf * |NB ratio|, L2."""
+    present = (X_train > 0).astype(np.float64)
+    n = X_train.shape[0]
+    idf = np.log((1 + n) / (1 + np.asarray(present.sum(axis=0)).ravel())) + 1
+    p = 1 + np.asarray(present[y_train == 1].sum(axis=0)).ravel()
+    q = 1 + np.asarray(present[y_train == 0].sum(axis=0)).ravel()
+    r = np.abs(np.log((p / p.sum()) / (q / q.sum())))
+    W = X.astype(np.float64)
+    W.data = np.log1p(W.data)
+    W = sp.csr_matrix(W.multiply((idf * r)[None, :]))
+    norms = np.sqrt(np.asarray(W.multiply(W).sum(axis=1)).ravel())
+    return sp.csr_matrix(W.multiply(1 / np.maximum(norms, 1e-12)[:, None]))
+
+
 def test_onnx_matches_sklearn_recomputed(trained: TrainResult, features_dir: Path) -> None:
     """Refit the same way here and compare with the stored graph on held-out rows."""
     from sklearn.linear_model import LogisticRegression
@@ -175,8 +190,9 @@ def test_onnx_matches_sklearn_recomputed(trained: TrainResult, features_dir: Pat
     X = to_csr(frame["indices"], frame["values"])
     y = frame["label"].to_numpy(dtype=np.int64)
     X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)
-    clf = LogisticRegression(C=1.0, solver="liblinear", max_iter=1000, random_state=0)
-    clf.fit(X_train, y_train)
+    C = trained.metadata["training"]["params"]["C"]
+    clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000, random_state=0)
+    clf.fit(nb_tfidf(X_train, y_train, X_train), y_train)
     session = ort.InferenceSession(
         str(trained.path / "model.onnx"), providers=["CPUExecutionProvider"]
     )
@@ -184,9 +200,49 @@ def test_onnx_matches_sklearn_recomputed(trained: TrainResult, features_dir: Pat
     probability, label = session.run(None, {INPUT_INDICES: indices, INPUT_VALUES: values})
     assert probability.dtype == np.float32 and label.dtype == np.int64
     assert probability.shape == (X_test.shape[0],)
-    np.testing.assert_allclose(probability, clf.predict_proba(X_test)[:, 1], rtol=0, atol=1e-5)
-    np.testing.assert_array_equal(label, clf.predict(X_test))
+    X_weighed = nb_tfidf(X_train, y_train, X_test)
+    np.testing.assert_allclose(probability, clf.predict_proba(X_weighed)[:, 1], rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(label, clf.predict(X_weighed))
     assert len(set(label.tolist())) == 2
+
+
+def test_C_is_chosen_on_a_seeded_validation_split_and_recorded(trained: TrainResult) -> None:
+    meta = trained.metadata
+    selection = meta["training"]["selection"]
+    tried = selection["grid"]
+    assert [t["C"] for t in tried] == sorted(training._train.C_GRID)
+    best = max(t["accuracy"] for t in tried)
+    assert selection["C"] == meta["training"]["params"]["C"]
+    assert selection["C"] == min(t["C"] for t in tried if t["accuracy"] == best)
+    assert selection["seed"] == 0 and selection["n_fit"] + selection["n_validation"] == (
+        trained.n_train
+    )
+    assert meta["training"]["weighting"]["in_graph"] is True
+    metrics = meta["metrics"]
+    assert 0.5 < metrics["roc_auc"] <= 1.0 and metrics["log_loss"] > 0
+    (tn, fp), (fn, tp) = metrics["confusion_matrix"]
+    assert tn + fp + fn + tp == trained.n_test
+    assert (tn + tp) / trained.n_test == pytest.approx(trained.accuracy)
+
+
+def test_a_given_C_skips_validation(features_dir: Path, tmp_path: Path) -> None:
+    result = train(features_dir, tmp_path, name="m", C=2.0)
+    assert result.metadata["training"]["params"]["C"] == 2.0
+    assert result.metadata["training"]["selection"]["chosen_by"] == "caller"
+
+
+def test_weighing_in_the_graph_equals_weighing_in_numpy() -> None:
+    from training._onnx import run_onnx, weigh_rows
+
+    rng = np.random.default_rng(0)
+    X = sp.random(50, 64, density=0.1, random_state=1, format="lil")
+    X[3, :] = 0  # a row without features: logit = b
+    X = X.tocsr()
+    X.data = np.round(X.data * 4) + 1
+    weights, scale = rng.normal(size=64), rng.uniform(0, 3, size=64)
+    probability, _ = run_onnx(build_graph(weights, 0.5, scale=scale).SerializeToString(), X)
+    logit = weigh_rows(X, scale) @ weights + 0.5
+    np.testing.assert_allclose(probability, 1 / (1 + np.exp(-logit)), rtol=0, atol=1e-6)
 
 
 def test_second_train_increments_version(features_dir: Path, tmp_path: Path) -> None:
