@@ -144,6 +144,13 @@ def _csv(value: str | None) -> list[str] | None:
     return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _char_range(value: str | None) -> list[str] | str | None:
+    """`none` switches character n-grams off; `MIN,MAX` sets them; not given: the default."""
+    if value is not None and value.strip().lower() in ("none", "off", ""):
+        return "none"
+    return _csv(value)
+
+
 def _pos_filter(value: str | None) -> str | list[str] | None:
     if value is None or ("," not in value and value in ("all", "content", "nouns")):
         return value
@@ -193,6 +200,13 @@ def featurize(
     op: Annotated[str | None, Opt(help="pos (all tokens) or nouns", rich_help_panel="spec")] = None,
     ngram_range: Annotated[
         str | None, Opt(help="MIN,MAX n-grams (default 1,2)", rich_help_panel="spec")
+    ] = None,
+    char_ngram_range: Annotated[
+        str | None,
+        Opt(
+            help="MIN,MAX character n-grams of each eojeol, or none (default 1,4)",
+            rich_help_panel="spec",
+        ),
     ] = None,
     pos_filter: Annotated[
         str | None, Opt(help="all | content | nouns | tag prefixes NN,VV", rich_help_panel="spec")
@@ -330,6 +344,7 @@ def featurize(
             "analyzer": analyzer,
             "op": op,
             "ngram_range": _csv(ngram_range),
+            "char_ngram_range": _char_range(char_ngram_range),
             "pos_filter": _pos_filter(pos_filter),
             "stopwords": _csv(stopwords),
             "binary": binary,

@@ -13,11 +13,12 @@ unknown field is refused by name::
 
     [spec]                       # what the API computes, with its meaning (see the API docs)
     analyzer = "mecab"
-    ngram_range = [1, 2]
+    ngram_range = [1, 3]         # morpheme n-grams
+    char_ngram_range = [1, 4]    # character n-grams of each eojeol ([] or "none": off)
     pos_filter = "all"           # all | content | nouns | [tag prefixes]
     stopwords = []
     binary = false
-    num_features = 1048576
+    num_features = 4194304
     dictionary = "movies"        # a user dictionary on the API; its version is recorded
 
     [filters]                    # BATCH: dropped rows are counted per filter, with examples
@@ -55,7 +56,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contracts import DEFAULT_NUM_FEATURES, FeatureSpec, InvalidSpec
+from contracts import FeatureSpec, InvalidSpec
 from spark_udfs._errors import JobConfigError
 
 __all__ = [
@@ -110,17 +111,28 @@ class InputConfig(_Section):
         )
 
 
+_DEFAULT = FeatureSpec()
+"""The contract's default spec: the defaults below are its own, never restated."""
+
+
 class SpecConfig(_Section):
     analyzer: str = "mecab"
     op: Literal["pos", "nouns"] = Field(
         "pos", description="'nouns' is pos_filter='nouns': terms from nouns only"
     )
-    ngram_range: tuple[int, int] = (1, 2)
+    ngram_range: tuple[int, int] = _DEFAULT.ngram_range
     pos_filter: str | list[str] = "all"
     stopwords: list[str] = Field(default_factory=list)
-    binary: bool = False
-    num_features: int = DEFAULT_NUM_FEATURES
+    binary: bool = _DEFAULT.binary
+    num_features: int = _DEFAULT.num_features
+    char_ngram_range: tuple[int, int] | None = _DEFAULT.char_ngram_range
     dictionary: str | None = None
+
+    @field_validator("char_ngram_range", mode="before")
+    @classmethod
+    def _off(cls, v: Any) -> Any:
+        """`"none"` or `[]` (TOML has no null) switch character n-grams off."""
+        return None if v in ("none", "off", [], ()) else v
 
     def feature_spec(self) -> FeatureSpec:
         """The contract's spec (validated there, so the API and this job agree on the rules)."""
@@ -136,6 +148,7 @@ class SpecConfig(_Section):
                 stopwords=tuple(self.stopwords),
                 binary=self.binary,
                 num_features=self.num_features,
+                char_ngram_range=self.char_ngram_range,
             )
         except InvalidSpec as exc:
             raise JobConfigError(f"[spec] {exc}") from exc

@@ -200,7 +200,6 @@ def table_aggregates(marked: DataFrame) -> dict[str, Any]:
         n(c("_conflict")).alias("conflicting_rows"),
         n(c("_conflict") & ~c("_exact_dup")).alias("conflicting_label_texts"),
         n(has_text & ~c("_exact_dup")).alias("distinct_texts"),
-        F.approx_count_distinct(F.when(has_text, c(TEXT)), 0.01).alias("distinct_texts_approx"),
         n(c("_jamo_only")).alias("jamo_only"),
         n(c("_punct_only")).alias("punct_only"),
         n(c("_repeated")).alias("repeated_char"),

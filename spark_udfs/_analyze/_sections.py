@@ -114,14 +114,6 @@ def section_table(a: dict[str, Any], c: dict[str, Any] | None, ex: dict) -> dict
         ),
         stat("distinct_texts", "Distinct texts", a["distinct_texts"], _get(c, "distinct_texts")),
         stat(
-            "distinct_texts_approx",
-            "Distinct texts (sketch)",
-            a["distinct_texts_approx"],
-            _get(c, "distinct_texts_approx"),
-            exact=False,
-            note=APPROX,
-        ),
-        stat(
             "exact_duplicates",
             "Exact duplicates (beyond the first)",
             a["exact_duplicates"],
