@@ -56,7 +56,7 @@ def in_spark_udf(spec: FeatureSpec) -> Any:
                 if not isinstance(doc, str):
                     rows.append((None, None, None, "NullDocument: no text"))
                     continue
-                _, indices, values = doc_features(mecab.pos(doc), spec, mecab.tagset)
+                _, indices, values = doc_features(mecab.pos(doc), spec, mecab.tagset, doc)
                 rows.append((None, indices, values, None))
             yield pd.DataFrame(rows, columns=[f.name for f in FEATURES_SCHEMA.fields])
 
