@@ -93,11 +93,12 @@ def featurize(
 ) -> list[Result]:
     tagset = lease.analyzer.tagset
     results: list[Result] = []
-    for r in run_pos(lease, docs, options or {}, urgent=urgent):
+    outcomes = run_pos(lease, docs, options or {}, urgent=urgent)
+    for doc, r in zip(docs, outcomes, strict=True):
         if isinstance(r, dict):
             results.append(r)
             continue
-        terms, indices, values = doc_features(r, spec, tagset)
+        terms, indices, values = doc_features(r, spec, tagset, doc)
         result: Result = {"indices": indices, "values": values}
         if return_terms:
             result["terms"] = terms

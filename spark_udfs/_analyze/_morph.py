@@ -1,5 +1,5 @@
 """Morpheme statistics on a sample, through the NLP API (`/v1/analyze`, op `pos`, via the
-proxy) in an Iterator pandas UDF: one httpx client per task, batches of `BATCH` docs.
+proxy) in an Iterator pandas UDF: one httpx client per task, batches of `DOCS_PER_REQUEST` docs.
 
 Terms are `form/TAG`. Unknown words are the tags `UNKNOWN` (mecab-ko-dic's tag for an
 unknown Hangul word) and `NA` (komoran/kiwi); foreign tokens are `SL` (Latin) and `SH`
@@ -27,7 +27,7 @@ __all__ = ["UNKNOWN_TAGS", "analyze_sample", "draw_sample", "term_stats"]
 
 UNKNOWN_TAGS = ("UNKNOWN", "NA")
 FOREIGN_TAGS = ("SL", "SH")
-BATCH = 200
+DOCS_PER_REQUEST = 200
 TOP = 20
 MORPH_EDGES = [0, 1, 5, 10, 15, 20, 30, 40, 60, 80, 120, 200, 500]
 
@@ -55,8 +55,8 @@ def make_pos_udf(base_url: str, analyzer: str, api_key: str | None, timeout: flo
                 terms: list[list[str] | None] = []
                 version = ""
                 docs = texts.fillna("").tolist()
-                for start in range(0, len(docs), BATCH):
-                    chunk = docs[start : start + BATCH]
+                for start in range(0, len(docs), DOCS_PER_REQUEST):
+                    chunk = docs[start : start + DOCS_PER_REQUEST]
                     body = orjson.dumps({"analyzer": analyzer, "docs": chunk, "op": "pos"})
                     try:
                         resp = http.post(url, content=body, headers=hdrs)

@@ -49,11 +49,10 @@ def probe(api: FakeApi, opts: FeaturizeOptions) -> tuple[dict[str, Any], Feature
     return answer, table_info(answer, opts)
 
 
-def test_the_default_spec_is_the_one_the_job_always_sent() -> None:
+def test_the_default_spec_is_the_contracts_default_recipe() -> None:
     opts = FeaturizeOptions(proxy_url="http://proxy")
-    assert opts.feature_spec == FeatureSpec(
-        ngram_range=(1, 2), pos_filter="all", stopwords=(), binary=False, num_features=2**20
-    )
+    assert opts.feature_spec == FeatureSpec()
+    assert opts.feature_spec.char_ngram_range is not None  # the default model's recipe
     assert FeaturizeOptions(proxy_url="http://p", num_features=1024).feature_spec == FeatureSpec(
         num_features=1024
     )
