@@ -34,11 +34,12 @@ def test_one_failing_doc_gets_its_own_error_and_the_rest_succeed() -> None:
         )
     assert resp.status_code == 200
     first, bad, last = resp.json()["results"]
-    assert first["terms"] == ["a/NNG", "b/NNG", "a/NNG b/NNG"]
+    chars = ["# ", "#a", "# ", "# a", "#a ", "# a ", "# ", "#b", "# ", "# b", "#b ", "# b "]
+    assert first["terms"] == ["a/NNG", "b/NNG", "a/NNG b/NNG", *chars]
     assert bad == {
         "error": {"type": "AnalyzerFailed", "detail": "mecab: RuntimeError: backend crashed"}
     }
-    assert last["terms"] == ["c/NNG"]
+    assert last["terms"] == ["c/NNG", "# ", "#c", "# ", "# c", "#c ", "# c "]
 
 
 def test_unknown_analyzer_names_the_loaded_ones() -> None:
