@@ -86,7 +86,7 @@ class AnalyzeRequest(_Request):
 
 class FeaturesRequest(_Request):
     num_features: int | None = Field(
-        None, description="shorthand for spec.num_features (power of two; default 2**20)"
+        None, description="shorthand for spec.num_features (power of two; default 2**22)"
     )
     spec: FeatureSpecIn | None = None
     return_terms: bool = False

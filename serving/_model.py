@@ -130,10 +130,11 @@ def _session_options() -> ort.SessionOptions:
 
 def _spec(metadata: dict[str, Any]) -> FeatureSpec:
     """The version's feature spec; a model from before specs were recorded has only
-    ``num_features``, and was featurized with the default spec."""
+    ``num_features``, and was featurized with the spec of that time (morpheme 1-2-grams, no
+    character n-grams), not today's default."""
     num_features = int(metadata["num_features"])
     if "spec" not in metadata:
-        return FeatureSpec(num_features=num_features)
+        return FeatureSpec.from_json({"ngram_range": [1, 2], "num_features": num_features})
     spec = FeatureSpec.from_json(metadata["spec"])
     if spec.num_features != num_features:
         raise ValueError(f"spec has {spec.num_features} features, metadata {num_features}")

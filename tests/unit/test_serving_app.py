@@ -392,7 +392,7 @@ def test_the_served_version_is_the_repository_latest(models_dir: Path, client: T
         assert fresh.get("/v2/models/sentiment").json()["versions"] == ["10"]
 
 
-def test_a_model_from_before_specs_were_recorded_gets_the_default_spec(
+def test_a_model_from_before_specs_were_recorded_gets_the_spec_of_its_time(
     models_dir: Path, fake: FakeFeatures
 ) -> None:
     path = models_dir / "sentiment" / "10" / "metadata.json"
@@ -402,7 +402,8 @@ def test_a_model_from_before_specs_were_recorded_gets_the_default_spec(
     path.write_text(json.dumps(meta))
     with TestClient(create_app(settings_for(models_dir), features_client=fake)) as client:
         assert client.post("/v1/predict", json={"texts": ["좋다"]}).status_code == 200
-    assert fake.calls == [(["좋다"], ANALYZER, FeatureSpec(num_features=NUM_FEATURES), None)]
+    then = FeatureSpec(ngram_range=(1, 2), char_ngram_range=None, num_features=NUM_FEATURES)
+    assert fake.calls == [(["좋다"], ANALYZER, then, None)]
 
 
 def test_a_model_whose_spec_hash_was_edited_does_not_load(

@@ -115,12 +115,27 @@ def trained(features_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Tra
 def test_public_surface_is_short_and_sorted() -> None:
     assert training.__all__ == sorted(training.__all__)
     assert set(training.__all__) == {
+        "CALIBRATION_FILENAME",
         "ExportMismatch",
         "FeaturesError",
+        "GateError",
+        "GateReport",
+        "LifecycleResult",
         "TrainResult",
         "TrainingError",
+        "Verdict",
         "build_graph",
+        "compare",
+        "decide",
+        "gate",
+        "production_lineage",
+        "promote",
+        "retrain",
+        "rollback",
+        "table_key",
+        "thresholds",
         "train",
+        "train_spark",
     }
 
 
