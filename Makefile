@@ -31,6 +31,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_analyzers.py
 	$(PY) benchmarks/bench_instructions.py
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/bench_featurize.py
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/bench_analyze_report.py
+	$(PY) benchmarks/bench_serving.py
 
 bench-proxy: $(STAMP)
 	$(PY) benchmarks/bench_proxy.py
