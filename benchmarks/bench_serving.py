@@ -94,7 +94,8 @@ class InProcess:
         self.session = ort.InferenceSession(str(model_path), options, ["CPUExecutionProvider"])
 
     def hashed(self, doc: str) -> tuple[list[int], list[float]]:
-        _, indices, values = self._features(self.analyzer.pos(doc), SPEC, self.analyzer.tagset)
+        tokens = self.analyzer.pos(doc)
+        _, indices, values = self._features(tokens, SPEC, self.analyzer.tagset, doc)
         return indices, values
 
     def predict_ms(self, docs: list[str]) -> list[float]:

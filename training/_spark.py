@@ -189,17 +189,24 @@ def _fit(train_df: DataFrame, reg_param: float, max_iter: int) -> Any:
     return estimator.fit(train_df)
 
 
-def _scores(predicted: DataFrame) -> dict[str, float]:
+def _scores(predicted: DataFrame) -> dict[str, Any]:
+    """Accuracy, ROC AUC, log loss and the confusion matrix ``[[tn, fp], [fn, tp]]``, as
+    `training.train` records them."""
     from pyspark.ml.evaluation import (
         BinaryClassificationEvaluator,
         MulticlassClassificationEvaluator,
     )
 
     multi = MulticlassClassificationEvaluator()
+    cells = {
+        (int(r["label"]), int(r["prediction"])): int(r["count"])
+        for r in predicted.groupBy("label", "prediction").count().collect()
+    }
     return {
         "accuracy": float(multi.evaluate(predicted, {multi.metricName: "accuracy"})),
         "roc_auc": float(BinaryClassificationEvaluator().evaluate(predicted)),
         "log_loss": float(multi.evaluate(predicted, {multi.metricName: "logLoss"})),
+        "confusion_matrix": [[cells.get((t, p), 0) for p in (0, 1)] for t in (0, 1)],
     }
 
 

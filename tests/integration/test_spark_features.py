@@ -33,7 +33,8 @@ def test_udf_features_equal_hashingtf_on_1000_reviews(spark, api_url, proxy_url,
     docs = sample["document"].tolist()
     df = spark.createDataFrame(sample[["id", "document", "label"]])
 
-    feats = transform(df, FeaturizeOptions(proxy_url=proxy_url, batch_size=64), text_col="document")
+    opts = FeaturizeOptions(proxy_url=proxy_url, batch_size=64, num_features=N)
+    feats = transform(df, opts, text_col="document")
     got = {r["id"]: r for r in feats.collect()}
 
     terms = spark.createDataFrame(
