@@ -14,6 +14,7 @@ import is `mmh3` (the hashing scheme), and NumPy is imported only by the padding
 
 from contracts import headers
 from contracts._errors import ContractError, InvalidSpec, RepositoryError, TableMetadataError
+from contracts._files import write_json
 from contracts._hashing import HASH_SEED, HASHING, TERM_FORMAT, hash_terms, ngram_terms, term_index
 from contracts._onnx import (
     INPUT_INDICES,
@@ -84,5 +85,6 @@ __all__ = [
     "read_table_info",
     "spec_hash",
     "term_index",
+    "write_json",
     "write_table_info",
 ]

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from contracts._errors import RepositoryError
+from contracts._files import write_json
 from contracts._repository import ModelRepository, check_name
 
 __all__ = ["ARCHIVED", "CANDIDATE", "PRODUCTION", "REGISTRY_FILENAME", "ModelRegistry"]
@@ -149,13 +148,4 @@ class ModelRegistry:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _write(self, name: str, data: dict[str, Any]) -> None:
-        target = self.path(name)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(data, out, indent=2, ensure_ascii=False)
-                out.write("\n")
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_json(self.path(name), data)

@@ -9,14 +9,13 @@ and atomically, so a directory with it is complete.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from contracts._errors import ContractError, TableMetadataError
+from contracts._files import write_json
 from contracts._hashing import HASHING
 from contracts._spec import FeatureSpec, spec_hash
 
@@ -120,17 +119,7 @@ class FeatureTableInfo:
 
 def write_table_info(table_dir: str | Path, info: FeatureTableInfo) -> Path:
     """Write the metadata file atomically (temporary file, then rename) and return its path."""
-    target = Path(table_dir) / TABLE_METADATA_FILENAME
-    text = json.dumps(info.to_json(), ensure_ascii=False, indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    return write_json(Path(table_dir) / TABLE_METADATA_FILENAME, info.to_json())
 
 
 def read_table_info(table_dir: str | Path) -> FeatureTableInfo:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ from typing import Any, Final
 import numpy as np
 import scipy.sparse as sp
 
-from contracts import MODEL_FILENAME, ContractError, FeatureTableInfo, ModelRepository
+from contracts import MODEL_FILENAME, ContractError, FeatureTableInfo, ModelRepository, write_json
 
 from ._gate import compare, noise
 from ._onnx import run_onnx
@@ -108,7 +107,7 @@ def calibrate(
         "recipe": meta.get("training", {}),
         "pairs": measured,
     }
-    _write(path, content)
+    write_json(path, content)
     return {**content, "reused": False, "path": str(path)}
 
 
@@ -144,16 +143,3 @@ def _read(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _write(path: Path, content: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(content, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
