@@ -8,6 +8,7 @@ ids). A missing column or an unreadable path is one `InputError` before any work
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark.errors import AnalysisException
@@ -41,8 +42,11 @@ def _raw(spark: SparkSession, cfg: InputConfig) -> DataFrame:
     return reader.csv(cfg.path)
 
 
-def read_input(spark: SparkSession, cfg: InputConfig) -> DataFrame:
-    """The input as `(id string, text string, label int)`; raises `InputError` naming the fix."""
+def read_input(
+    spark: SparkSession, cfg: InputConfig, extra: Mapping[str, str] | None = None
+) -> DataFrame:
+    """The input as `(id string, text string, label int)`, plus each column of `extra`
+    (output name -> input column, as strings); raises `InputError` naming the fix."""
     try:
         raw = _raw(spark, cfg)
         columns = raw.columns
@@ -61,6 +65,13 @@ def read_input(spark: SparkSession, cfg: InputConfig) -> DataFrame:
             f"{cfg.path} has no {', '.join(missing)}; its columns are {', '.join(columns)}: "
             "name the right ones with --text-col/--id-col/--label-col (or [input] text/id/label)"
         )
+    absent = [c for c in (extra or {}).values() if c not in columns]
+    if absent:
+        raise InputError(
+            f"{cfg.path} has no column {absent[0]!r}; its columns are {', '.join(columns)}: "
+            "name the right one"
+        )
+    more = [F.col(_q(c)).cast("string").alias(name) for name, c in (extra or {}).items()]
     text = F.col(_q(cfg.text)).cast("string").alias(TEXT)
     label = (
         F.col(_q(cfg.label)).cast("int").alias(LABEL)
@@ -68,11 +79,11 @@ def read_input(spark: SparkSession, cfg: InputConfig) -> DataFrame:
         else F.lit(None).cast("int").alias(LABEL)
     )
     if cfg.id and cfg.id in columns:
-        return raw.select(F.col(_q(cfg.id)).cast("string").alias(ID), text, label)
-    return _with_stable_id(raw.select(text, label))
+        return raw.select(F.col(_q(cfg.id)).cast("string").alias(ID), text, label, *more)
+    return _with_stable_id(raw.select(text, label, *more), list(extra or {}))
 
 
-def _with_stable_id(df: DataFrame) -> DataFrame:
+def _with_stable_id(df: DataFrame, more: list[str]) -> DataFrame:
     """id = 16 hex digits of the text's sha256, plus `-n` for the n-th repeat of that text.
 
     Repeats are numbered in input order (file, then position in file), which the same input
@@ -87,6 +98,7 @@ def _with_stable_id(df: DataFrame) -> DataFrame:
         .alias(ID),
         TEXT,
         LABEL,
+        *more,
     )
 
 

@@ -22,6 +22,8 @@ Definitions (the tests restate them in plain Python):
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,14 +34,20 @@ from spark_udfs._filters import normalized
 from spark_udfs._input import ID, LABEL, TEXT
 
 __all__ = [
+    "BITS",
     "CHAR_EDGES",
     "EOJEOL_EDGES",
+    "FLAGS",
     "FLAG_REASONS",
     "HANGUL_EDGES",
     "KIND_NAMES",
     "SCRIPTS",
     "bucket",
+    "flag",
+    "flagged",
+    "kind",
     "mark_rows",
+    "reasons",
     "table_aggregates",
 ]
 
@@ -101,139 +109,210 @@ def bucket(x: Column, edges: Sequence[float]) -> Column:
     return idx
 
 
-def mark_rows(df: DataFrame, group_col: str | None = None) -> DataFrame:
-    """`(id, text, label[, group])` plus the per-row columns the statistics need."""
+FLAGS = [
+    "null",
+    "empty",
+    "jamo_only",
+    "punct_only",
+    "repeated_char",
+    "latin_only",
+    "exact_duplicate",
+    "normalized_duplicate",
+    "conflicting_label",
+    *(f"has_{s}" for s in SCRIPTS),
+]
+"""Every per-row yes/no fact, one bit each of the row's `_bits` (bit i = FLAGS[i])."""
+BITS = "_bits"
+REASON_MASK = sum(1 << FLAGS.index(r) for r in FLAG_REASONS)
+
+
+def flag(name: str) -> Column:
+    """True where the row has the fact `name` (one of `FLAGS`)."""
+    return F.col(BITS).bitwiseAND(F.lit(1 << FLAGS.index(name))) != 0
+
+
+def flagged() -> Column:
+    """True where the row has a reason to be flagged (any of `FLAG_REASONS`)."""
+    return F.col(BITS).bitwiseAND(F.lit(REASON_MASK)) != 0
+
+
+def reasons() -> Column:
+    """The row's `FLAG_REASONS`, in that order, as an array of names."""
+    return F.filter(
+        F.array(*[F.when(flag(r), F.lit(r)) for r in FLAG_REASONS]), lambda r: r.isNotNull()
+    )
+
+
+def mark_rows(df: DataFrame) -> DataFrame:
+    """`df` (`id, text, label` and any other columns) plus the few per-row columns every
+    statistic is computed from: `_chars`, `_nvis`, `_eojeol`, `_hangul` and `_bits` (the
+    `FLAGS`). Narrow on purpose: the marked rows are cached, and every column costs.
+
+    Equal texts have equal normalized texts, so one shuffle by the normalized text serves both
+    duplicate ranks and the label conflicts: the window over (normalized, text) finds the rows
+    already clustered by the first one. Those windows run before the regular expressions, on
+    `id, text, label` and the normalized text only."""
     text = F.col(TEXT)
     safe = F.coalesce(text, F.lit(""))
-    visible = F.regexp_replace(safe, r"\s+", "")
-    core = F.regexp_replace(visible, r"[\p{P}\p{S}]+", "")
-    norm = normalized(text)
-    base = df.select(
-        "*",
-        visible.alias("_visible"),
-        core.alias("_core"),
-        norm.alias("_norm"),
+    ranked = df.select("*", normalized(text).alias("_norm"))
+    ranked = ranked.select(
+        "*", F.row_number().over(Window.partitionBy("_norm").orderBy(ID)).alias("_norm_rank")
     )
-    vis, cor = F.col("_visible"), F.col("_core")
+    same_text = Window.partitionBy("_norm", TEXT)
+    whole = same_text.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    ranked = ranked.select(
+        "*",
+        F.row_number().over(same_text.orderBy(ID)).alias("_text_rank"),
+        (F.min(LABEL).over(whole) != F.max(LABEL).over(whole)).alias("_labels_differ"),
+        F.regexp_replace(safe, r"\s+", "").alias("_visible"),
+    )
+    vis, norm = F.col("_visible"), F.col("_norm")
     nvis = F.length(vis)
     has_text = text.isNotNull() & (nvis > 0)
     eojeol = F.when(has_text, F.size(F.split(F.trim(safe), r"\s+"))).otherwise(F.lit(0))
-    by_text = Window.partitionBy(F.when(has_text, text)).orderBy(F.col(ID))
-    by_norm = Window.partitionBy(F.when(has_text & (F.length("_norm") > 0), F.col("_norm")))
-    by_text_all = by_text.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     hangul = _count(safe, HANGUL_SYLLABLES)
-    cols = {
-        "_null": text.isNull(),
-        "_empty": text.isNotNull() & (nvis == 0),
-        "_chars": F.length(text),
-        "_nvis": nvis,
-        "_eojeol": eojeol,
-        "_hangul": hangul,
-        "_hangul_share": F.when(nvis > 0, hangul / nvis),
-        "_has_hangul": hangul > 0,
-        "_has_jamo": safe.rlike(f"[{JAMO}]"),
-        "_has_latin": safe.rlike("[A-Za-z]"),
-        "_has_digit": safe.rlike("[0-9]"),
-        "_has_emoji": safe.rlike(f"[{EMOJI}]"),
-        "_has_control": safe.rlike(CONTROL),
-        "_jamo_only": (F.length(cor) > 0) & cor.rlike(f"^[{JAMO}]+$"),
-        "_punct_only": (nvis > 0) & (F.length(cor) == 0),
-        "_repeated": (nvis >= 3) & vis.rlike(r"^(.)\1+$"),
-        "_latin_only": cor.rlike("^[A-Za-z0-9]+$") & cor.rlike("[A-Za-z]"),
-        "_exact_dup": has_text & (F.row_number().over(by_text) > 1),
-        "_norm_dup": has_text
-        & (F.length("_norm") > 0)
-        & (F.row_number().over(by_norm.orderBy(F.col(ID))) > 1),
-        "_conflict": has_text & (F.min(LABEL).over(by_text_all) != F.max(LABEL).over(by_text_all)),
+    # the normalized text is the visible text without punctuation and symbols, lower-cased:
+    # empty exactly when that is, and case does not change what is jamo, Latin or a digit
+    facts = {
+        "null": text.isNull(),
+        "empty": text.isNotNull() & (nvis == 0),
+        "jamo_only": (F.length(norm) > 0) & norm.rlike(f"^[{JAMO}]+$"),
+        "punct_only": (nvis > 0) & (F.length(norm) == 0),
+        "repeated_char": (nvis >= 3) & vis.rlike(r"^(.)\1+$"),
+        "latin_only": norm.rlike("^[a-z0-9]+$") & norm.rlike("[a-z]"),
+        "exact_duplicate": has_text & (F.col("_text_rank") > 1),
+        "normalized_duplicate": has_text & (F.length(norm) > 0) & (F.col("_norm_rank") > 1),
+        "conflicting_label": has_text & F.coalesce(F.col("_labels_differ"), F.lit(False)),
+        "has_hangul": hangul > 0,
+        "has_jamo": safe.rlike(f"[{JAMO}]"),
+        "has_latin": safe.rlike("[A-Za-z]"),
+        "has_digit": safe.rlike("[0-9]"),
+        "has_emoji": safe.rlike(f"[{EMOJI}]"),
+        "has_control": safe.rlike(CONTROL),
     }
-    marked = base.select("*", *[c.alias(name) for name, c in cols.items()])
-    marked = marked.withColumn("_conflict", F.coalesce(F.col("_conflict"), F.lit(False)))
-    marked = marked.select(
-        "*",
-        bucket(F.col("_chars"), CHAR_EDGES).alias("_chars_b"),
-        bucket(F.col("_eojeol"), EOJEOL_EDGES).alias("_eojeol_b"),
-        bucket(F.col("_hangul_share"), HANGUL_EDGES).alias("_hangul_b"),
-        F.when(F.col("_null"), 1)
-        .when(F.col("_empty"), 2)
-        .when(F.col("_jamo_only"), 3)
-        .when(F.col("_punct_only"), 4)
-        .when(F.col("_latin_only"), 5)
+    bits: Column = F.lit(0)
+    for name, cond in facts.items():
+        bits = bits + F.when(cond, F.lit(1 << FLAGS.index(name))).otherwise(F.lit(0))
+    return ranked.select(
+        *df.columns,
+        F.length(text).alias("_chars"),
+        nvis.alias("_nvis"),
+        eojeol.alias("_eojeol"),
+        hangul.alias("_hangul"),
+        bits.alias(BITS),
+    )
+
+
+def kind() -> Column:
+    """The row's `KIND_NAMES` index (the first that applies; 0 for ordinary text)."""
+    return (
+        F.when(flag("null"), 1)
+        .when(flag("empty"), 2)
+        .when(flag("jamo_only"), 3)
+        .when(flag("punct_only"), 4)
+        .when(flag("latin_only"), 5)
         .otherwise(0)
-        .alias("_kind"),
     )
-    reasons = F.filter(
-        F.array(*[F.when(F.col(f"_{_flag_col(r)}"), F.lit(r)) for r in FLAG_REASONS]),
-        lambda r: r.isNotNull(),
+
+
+def _bin(value: float, edges: Sequence[float]) -> int:
+    """`bucket` for one value, on the driver."""
+    return bisect.bisect_right(list(edges[1:-1]), value)
+
+
+def _quantiles(freq: dict[int, int], qs: Sequence[float]) -> list[int] | None:
+    """Exact quantiles from value counts: the smallest value whose cumulative count reaches
+    ``ceil(q * n)`` (the rule `percentile_approx` approximates)."""
+    n = sum(freq.values())
+    if n == 0:
+        return None
+    out, seen, values = [], 0, sorted(freq)
+    ranks = iter(max(1, math.ceil(q * n)) for q in qs)
+    rank = next(ranks)
+    for v in values:
+        seen += freq[v]
+        while rank is not None and seen >= rank:
+            out.append(v)
+            rank = next(ranks, None)
+    return out
+
+
+def _frequencies(marked: DataFrame, values: dict[str, Column]) -> dict[str, dict[int, int]]:
+    """How many rows hold each value of each of `values` (nulls left out), from one small
+    groupBy: lengths take at most as many values as the longest text has characters, so the
+    driver receives a few hundred rows however long the table is."""
+    pairs = F.array(
+        *[F.struct(F.lit(k).alias("k"), v.cast("long").alias("v")) for k, v in values.items()]
     )
-    return marked.withColumn("_reasons", reasons).drop("_visible", "_core", "_norm")
-
-
-def _flag_col(reason: str) -> str:
-    return {
-        "exact_duplicate": "exact_dup",
-        "conflicting_label": "conflict",
-        "repeated_char": "repeated",
-    }.get(reason, reason)
-
-
-def _hist(name: str, x: Column, edges: Sequence[float]) -> list[Column]:
-    b = F.col(f"_{name}_b")
-    return [
-        F.sum(F.when(x.isNotNull() & (b == i), 1).otherwise(0)).alias(f"{name}_h{i}")
-        for i in range(len(edges) - 1)
-    ]
+    rows = (
+        marked.select(F.explode(pairs).alias("p"))
+        .where(F.col("p.v").isNotNull())
+        .groupBy(F.col("p.k").alias("k"), F.col("p.v").alias("v"))
+        .count()
+        .collect()
+    )
+    out: dict[str, dict[int, int]] = {k: {} for k in values}
+    for r in rows:
+        out[r["k"]][int(r["v"])] = int(r["count"])
+    return out
 
 
 def table_aggregates(marked: DataFrame) -> dict[str, Any]:
-    """Every table and text statistic of `marked` from one `agg` (one Spark job)."""
+    """Every table and text statistic of `marked`: the counts from one `agg` (the job that
+    reads the input, and fills the cache when `marked` is cached), the distributions (lengths,
+    Hangul share, kinds of text) from one small groupBy of value counts, so lengths' quantiles
+    are exact."""
     c = F.col
-    has_text = ~c("_null") & ~c("_empty")
-    chars = F.when(~c("_null"), c("_chars"))
-    eoj = F.when(has_text, c("_eojeol"))
+    has_text = ~flag("null") & ~flag("empty")
     n = lambda cond: F.sum(F.when(cond, 1).otherwise(0))  # noqa: E731
+    exact = flag("exact_duplicate")
     exprs = [
         F.count(F.lit(1)).alias("rows"),
-        n(c("_null")).alias("null_texts"),
-        n(c("_empty")).alias("empty_texts"),
-        n(c("_exact_dup")).alias("exact_duplicates"),
-        n(c("_norm_dup")).alias("normalized_duplicates"),
-        n(c("_conflict")).alias("conflicting_rows"),
-        n(c("_conflict") & ~c("_exact_dup")).alias("conflicting_label_texts"),
-        n(has_text & ~c("_exact_dup")).alias("distinct_texts"),
-        n(c("_jamo_only")).alias("jamo_only"),
-        n(c("_punct_only")).alias("punct_only"),
-        n(c("_repeated")).alias("repeated_char"),
-        n(c("_latin_only")).alias("latin_only"),
-        n(c("_has_hangul") & c("_has_latin")).alias("mixed_script_rows"),
-        n(F.size("_reasons") > 0).alias("flagged_rows"),
+        n(flag("null")).alias("null_texts"),
+        n(flag("empty")).alias("empty_texts"),
+        n(exact).alias("exact_duplicates"),
+        n(flag("normalized_duplicate")).alias("normalized_duplicates"),
+        n(flag("conflicting_label")).alias("conflicting_rows"),
+        n(flag("conflicting_label") & ~exact).alias("conflicting_label_texts"),
+        n(has_text & ~exact).alias("distinct_texts"),
+        n(flag("jamo_only")).alias("jamo_only"),
+        n(flag("punct_only")).alias("punct_only"),
+        n(flag("repeated_char")).alias("repeated_char"),
+        n(flag("latin_only")).alias("latin_only"),
+        n(flag("has_hangul") & flag("has_latin")).alias("mixed_script_rows"),
+        n(flagged()).alias("flagged_rows"),
         F.sum(c("_hangul")).alias("hangul_chars"),
         F.sum(c("_nvis")).alias("visible_chars"),
-        F.avg(chars).alias("chars_mean"),
-        F.max(chars).alias("chars_max"),
-        F.percentile_approx(chars, [0.5, 0.9, 0.99], 10000).alias("chars_q"),
-        F.avg(eoj).alias("eojeol_mean"),
-        F.max(eoj).alias("eojeol_max"),
-        F.percentile_approx(eoj, [0.5, 0.9, 0.99], 10000).alias("eojeol_q"),
         n(c(LABEL).isNotNull()).alias("labelled_rows"),
     ]
-    exprs += [n(c(f"_has_{s}")).alias(f"rows_{s}") for s in SCRIPTS]
-    exprs += [n(c(f"_{_flag_col(r)}")).alias(f"reason_{r}") for r in FLAG_REASONS]
-    exprs += _hist("chars", chars, CHAR_EDGES)
-    exprs += _hist("eojeol", eoj, EOJEOL_EDGES)
-    exprs += _hist("hangul", c("_hangul_share"), HANGUL_EDGES)
-    kind = c("_kind")
-    exprs += [n(kind == i).alias(f"kind_h{i}") for i in range(len(KIND_NAMES))]
+    exprs += [n(flag(f"has_{s}")).alias(f"rows_{s}") for s in SCRIPTS]
+    exprs += [n(flag(r)).alias(f"reason_{r}") for r in FLAG_REASONS]
     row = marked.agg(*exprs).first()
     out = row.asDict() if row is not None else {}
-    edges_of: dict[str, Sequence[float]] = {
-        "chars": CHAR_EDGES,
-        "eojeol": EOJEOL_EDGES,
-        "hangul": HANGUL_EDGES,
-    }
-    for key, edges in edges_of.items():
-        out[f"{key}_counts"] = [int(out.pop(f"{key}_h{i}") or 0) for i in range(len(edges) - 1)]
-    out["kind_counts"] = [int(out.pop(f"kind_h{i}") or 0) for i in range(len(KIND_NAMES))]
+    share = F.when(c("_nvis") > 0, c("_hangul") / c("_nvis"))
+    freq = _frequencies(
+        marked,
+        {
+            "chars": F.when(~flag("null"), c("_chars")),
+            "eojeol": F.when(has_text, c("_eojeol")),
+            "hangul": F.when(share.isNotNull(), bucket(share, HANGUL_EDGES)),
+            "kind": kind(),
+        },
+    )
+    for key, edges in (("chars", CHAR_EDGES), ("eojeol", EOJEOL_EDGES)):
+        f = freq[key]
+        counts = [0] * (len(edges) - 1)
+        for v, k in f.items():
+            counts[_bin(v, edges)] += k
+        total = sum(f.values())
+        out[f"{key}_counts"] = counts
+        out[f"{key}_mean"] = sum(v * k for v, k in f.items()) / total if total else None
+        out[f"{key}_max"] = max(f) if f else None
+        out[f"{key}_q"] = _quantiles(f, QUANTILES)
+    out["hangul_counts"] = [freq["hangul"].get(i, 0) for i in range(len(HANGUL_EDGES) - 1)]
+    out["kind_counts"] = [freq["kind"].get(i, 0) for i in range(len(KIND_NAMES))]
     return {k: (0 if v is None and k not in _NULLABLE else v) for k, v in out.items()}
 
 
+QUANTILES = (0.5, 0.9, 0.99)
 _NULLABLE = {"chars_mean", "chars_max", "chars_q", "eojeol_mean", "eojeol_max", "eojeol_q"}

@@ -23,50 +23,55 @@ from spark_udfs._analyze import _sections as S
 from spark_udfs._analyze._drift import drift_row
 from spark_udfs._analyze._labels import GROUP, group_stats, label_stats
 from spark_udfs._analyze._morph import analyze_sample, draw_sample, term_stats
-from spark_udfs._analyze._rows import FLAG_REASONS, mark_rows, table_aggregates
+from spark_udfs._analyze._rows import (
+    FLAG_REASONS,
+    flag,
+    flagged,
+    mark_rows,
+    reasons,
+    table_aggregates,
+)
 from spark_udfs._errors import InputError
-from spark_udfs._input import ID, LABEL, TEXT, _q, _raw, read_input
+from spark_udfs._input import ID, LABEL, TEXT, _raw, read_input
 from spark_udfs._job import InputConfig
 
 __all__ = ["analyze"]
 
 EXAMPLES = 3
 FINDING_FLAGS = {
-    "null_texts": "_null",
-    "empty_texts": "_empty",
-    "exact_duplicates": "_exact_dup",
-    "normalized_duplicates": "_norm_dup",
-    "conflicting_rows": "_conflict",
-    "jamo_only": "_jamo_only",
-    "punct_only": "_punct_only",
-    "repeated_char": "_repeated",
-    "latin_only": "_latin_only",
-    "rows_control": "_has_control",
+    "null_texts": "null",
+    "empty_texts": "empty",
+    "exact_duplicates": "exact_duplicate",
+    "normalized_duplicates": "normalized_duplicate",
+    "conflicting_rows": "conflicting_label",
+    "jamo_only": "jamo_only",
+    "punct_only": "punct_only",
+    "repeated_char": "repeated_char",
+    "latin_only": "latin_only",
+    "rows_control": "has_control",
 }
+"""Finding (a key of the report) -> the row flag (`_rows.FLAGS`) whose rows exemplify it."""
 
 
 def _read(spark: SparkSession, cfg: InputConfig, group_col: str | None) -> DataFrame:
-    df = read_input(spark, cfg)
     if group_col is None:
-        return df
-    raw = _raw(spark, cfg)
-    if group_col not in raw.columns:
+        return read_input(spark, cfg)
+    try:
+        columns = _raw(spark, cfg).columns
+    except AnalysisException:
+        columns = None  # read_input says why
+    if columns is not None and group_col not in columns:
         raise InputError(
             f"{cfg.path} has no group column {group_col!r}; its columns are "
-            f"{', '.join(raw.columns)}: name the right one with --group-col"
+            f"{', '.join(columns)}: name the right one with --group-col"
         )
-    if not cfg.id or cfg.id not in raw.columns:
-        raise InputError(f"--group-col needs an id column in {cfg.path}: name it with --id-col")
-    groups = raw.select(
-        F.col(_q(cfg.id)).cast("string").alias(ID), F.col(_q(group_col)).cast("string").alias(GROUP)
-    )
-    return df.join(groups.dropDuplicates([ID]), on=ID, how="left")
+    return read_input(spark, cfg, extra={GROUP: group_col})
 
 
 def _examples(marked: DataFrame) -> dict[str, list[dict[str, Any]]]:
     """Up to `EXAMPLES` rows (smallest ids) per finding, in one job over the finding rows."""
     tagged = F.filter(
-        F.array(*[F.when(F.col(col), F.lit(key)) for key, col in FINDING_FLAGS.items()]),
+        F.array(*[F.when(flag(name), F.lit(key)) for key, name in FINDING_FLAGS.items()]),
         lambda k: k.isNotNull(),
     )
     rows = (
@@ -96,16 +101,20 @@ def _steps(enabled: bool, console: Console | None) -> Iterator[Any]:
         yield lambda text: bar.update(task, description=text)
 
 
-def _mark(spark: SparkSession, cfg: InputConfig, group_col: str | None) -> DataFrame:
+def _mark(
+    spark: SparkSession, cfg: InputConfig, group_col: str | None
+) -> tuple[DataFrame, dict[str, Any]]:
+    """The marked rows, cached, and their table aggregates: the aggregation is the job that
+    reads the input and fills the cache, so the rows are read and marked once."""
     try:
         marked = mark_rows(_read(spark, cfg, group_col)).persist(StorageLevel.MEMORY_AND_DISK)
-        rows = marked.count()
+        aggregates = table_aggregates(marked)
     except AnalysisException as exc:
         raise InputError(f"cannot read {cfg.path}: {str(exc).splitlines()[0][:300]}") from exc
-    if rows == 0:
+    if aggregates["rows"] == 0:
         marked.unpersist()
         raise InputError(f"{cfg.path} has no rows: point --input at a table with data")
-    return marked
+    return marked, aggregates
 
 
 def analyze(
@@ -126,12 +135,10 @@ def analyze(
     """The report (also written to `report_dir`); raises `InputError` naming the fix."""
     out = Path(report_dir)
     with _steps(progress, console) as step:
-        marked = _mark(spark, input_cfg, group_col)
-        cmarked = _mark(spark, compare_cfg, None) if compare_cfg else None
+        step("table and text statistics (one pass over the rows)")
+        marked, a = _mark(spark, input_cfg, group_col)
+        cmarked, c = _mark(spark, compare_cfg, None) if compare_cfg else (None, None)
         try:
-            step("table and text statistics (one pass)")
-            a = table_aggregates(marked)
-            c = table_aggregates(cmarked) if cmarked is not None else None
             step("labels")
             lab = label_stats(marked)
             clab = label_stats(cmarked) if cmarked is not None else None
@@ -158,8 +165,8 @@ def analyze(
             step("flagged rows")
             flagged_path = out / "flagged"
             (
-                marked.where(F.size("_reasons") > 0)
-                .select(ID, F.col("_reasons").alias("reasons"))
+                marked.where(flagged())
+                .select(ID, reasons().alias("reasons"))
                 .coalesce(1)
                 .write.mode("overwrite")
                 .parquet(str(flagged_path))

@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 APPROX = "approx_count_distinct (HyperLogLog++, relative error 0.01)"
-QUANT = "percentile_approx (accuracy 10000, rank error ~1/10000)"
+QUANT = "exact: the smallest value whose cumulative count reaches q x rows"
 
 
 def stat(
@@ -147,7 +147,6 @@ def section_table(a: dict[str, Any], c: dict[str, Any] | None, ex: dict) -> dict
                 f"Characters per text ({q})",
                 _get(a, "chars_q", i),
                 _get(c, "chars_q", i),
-                exact=False,
                 note=QUANT,
             )
         )
@@ -162,7 +161,6 @@ def section_table(a: dict[str, Any], c: dict[str, Any] | None, ex: dict) -> dict
                 f"Eojeol per text ({q})",
                 _get(a, "eojeol_q", i),
                 _get(c, "eojeol_q", i),
-                exact=False,
                 note=QUANT,
             )
         )
