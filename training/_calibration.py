@@ -133,7 +133,10 @@ def _retrain(meta: dict[str, Any], table: Path, work: Path, name: str, seed: int
     else:
         from ._train import DEFAULT_C, train
 
-        result = train(table, work, name=name, seed=seed, C=float(params.get("C", DEFAULT_C)))
+        # refit=False: each seed's model sees its own sample of the rows, as retraining does
+        result = train(
+            table, work, name=name, seed=seed, C=float(params.get("C", DEFAULT_C)), refit=False
+        )
     return (result.path / MODEL_FILENAME).read_bytes()
 
 

@@ -92,6 +92,7 @@ def train(
     tolerance: float = DEFAULT_TOLERANCE,
     progress: ProgressCallback | None = None,
     C_grid: Sequence[float] = C_GRID,
+    refit: bool = True,
 ) -> TrainResult:
     """Train a sentiment model from a features parquet directory and store it as ONNX.
 
@@ -99,7 +100,11 @@ def train(
     ``test_size`` split is held out; the metrics reported are on it. ``C`` None: each of
     ``C_grid`` is fit on a stratified ``1 - VALIDATION_SIZE`` of the other rows (split with
     ``seed``) and scored on the rest; the most accurate (the smallest on a tie) is refit on
-    all of them. The ONNX graph is run on the held-out rows and must match scikit-learn's
+    all of them. With ``refit`` (the default) the stored model is the same recipe refit on
+    every labelled row (held-out ones too), as is usual once the metrics are taken: the metrics
+    describe the recipe as fit without the held-out rows, and the stored model has seen 1 /
+    (1 - ``test_size``) times the rows. The ONNX graph is run on the held-out rows and must
+    match scikit-learn's
     ``predict_proba[:, 1]`` within ``tolerance`` with identical labels, otherwise
     :class:`ExportMismatch` is raised and nothing is written. The model lands in
     ``models_dir/name/<next integer version>/``. Silent unless ``progress`` is given.
@@ -123,11 +128,16 @@ def train(
     X_test_weighed = weigh_rows(X_test, scale)
     scores = _scores(clf, X_test_weighed, y_test)
     accuracy = float(scores["accuracy"])
+    n_train, n_test = int(X_train.shape[0]), int(X_test.shape[0])
+    if refit:
+        report(f"refitting on all {data.X.shape[0]} labelled rows (C={C:g})")
+        scale = column_scale(data.X, data.y)
+        clf = _fit(weigh_rows(data.X, scale), data.y, C, seed)
+        X_test_weighed = weigh_rows(X_test, scale)
     report("exporting to ONNX and checking it against scikit-learn")
     model = build_graph(clf.coef_.ravel(), float(clf.intercept_[0]), name=name, scale=scale)
     blob = model.SerializeToString()
     max_abs_diff = _verify(blob, clf, X_test, X_test_weighed, tolerance)
-    n_train, n_test = int(X_train.shape[0]), int(X_test.shape[0])
     metrics: dict[str, Any] = {
         **scores,
         "n_train": n_train,
@@ -146,6 +156,11 @@ def train(
         "in_graph": True,
     }
     metadata["training"]["selection"] = {**selection, "seed": seed}
+    metadata["training"]["refit"] = {
+        "on_all_rows": refit,
+        "rows": int(data.X.shape[0]) if refit else n_train,
+        "metrics": f"held-out rows of the same recipe fit on {n_train} rows",
+    }
     report("writing model")
     try:
         version, path = ModelRepository(models_dir).write_version(name, blob, metadata)

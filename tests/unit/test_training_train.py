@@ -196,7 +196,8 @@ def nb_tfidf(X_train: sp.csr_matrix, y_train: np.ndarray, X: sp.csr_matrix) -> s
 
 
 def test_onnx_matches_sklearn_recomputed(trained: TrainResult, features_dir: Path) -> None:
-    """Refit the same way here and compare with the stored graph on held-out rows."""
+    """Fit the same way here: the held-out metrics are the recipe's fit without the held-out
+    rows, the stored graph is the recipe refit on every row, compared on the held-out rows."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
 
@@ -204,10 +205,17 @@ def test_onnx_matches_sklearn_recomputed(trained: TrainResult, features_dir: Pat
     frame = frame[frame["error"].isna() & frame["label"].notna()]
     X = to_csr(frame["indices"], frame["values"])
     y = frame["label"].to_numpy(dtype=np.int64)
-    X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, random_state=0, stratify=y
+    )
     C = trained.metadata["training"]["params"]["C"]
+    held_out = LogisticRegression(C=C, solver="liblinear", max_iter=1000, random_state=0)
+    held_out.fit(nb_tfidf(X_train, y_train, X_train), y_train)
+    accuracy = np.mean(held_out.predict(nb_tfidf(X_train, y_train, X_test)) == y_test)
+    assert trained.metadata["metrics"]["accuracy"] == pytest.approx(accuracy, abs=1e-12)
+    assert trained.metadata["training"]["refit"]["rows"] == X.shape[0]
     clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000, random_state=0)
-    clf.fit(nb_tfidf(X_train, y_train, X_train), y_train)
+    clf.fit(nb_tfidf(X, y, X), y)
     session = ort.InferenceSession(
         str(trained.path / "model.onnx"), providers=["CPUExecutionProvider"]
     )
@@ -215,7 +223,7 @@ def test_onnx_matches_sklearn_recomputed(trained: TrainResult, features_dir: Pat
     probability, label = session.run(None, {INPUT_INDICES: indices, INPUT_VALUES: values})
     assert probability.dtype == np.float32 and label.dtype == np.int64
     assert probability.shape == (X_test.shape[0],)
-    X_weighed = nb_tfidf(X_train, y_train, X_test)
+    X_weighed = nb_tfidf(X, y, X_test)
     np.testing.assert_allclose(probability, clf.predict_proba(X_weighed)[:, 1], rtol=0, atol=1e-5)
     np.testing.assert_array_equal(label, clf.predict(X_weighed))
     assert len(set(label.tolist())) == 2
