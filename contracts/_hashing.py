@@ -20,7 +20,8 @@ HASHING: Final = "spark-hashingtf-murmur3_x86_32-seed42-utf8"
 """The scheme's name, part of every `spec_hash`."""
 TERM_FORMAT: Final = (
     "unigram 'form/TAG'; n-gram 'form/TAG form/TAG ...' (space-joined); "
-    "character n-gram '#' + n characters of ' eojeol ' (space-framed)"
+    "character n-gram '#' + n characters of ' eojeol ' (space-framed); "
+    "unspaced character n-gram '~' + n characters of the text without whitespace"
 )
 
 

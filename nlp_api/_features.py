@@ -12,10 +12,19 @@ from collections.abc import Sequence
 from contracts import FeatureSpec, hash_terms, ngram_terms
 from nlp_api.analyzers import Token, clean_text, tag_group
 
-__all__ = ["char_terms", "doc_features", "select_tokens", "token_terms", "unigrams"]
+__all__ = [
+    "char_terms",
+    "doc_features",
+    "select_tokens",
+    "text_char_terms",
+    "token_terms",
+    "unigrams",
+]
 
 CHAR_MARK = "#"
-"""Starts every character n-gram, so none spells like a morpheme term."""
+"""Starts every character n-gram of an eojeol, so none spells like a morpheme term."""
+TEXT_CHAR_MARK = "~"
+"""Starts every character n-gram of the unspaced text."""
 
 
 def unigrams(tokens: Sequence[Token]) -> list[str]:
@@ -46,6 +55,19 @@ def char_terms(text: str, char_range: tuple[int, int] = (1, 4)) -> list[str]:
     return terms
 
 
+def text_char_terms(text: str, char_range: tuple[int, int] = (3, 5)) -> list[str]:
+    """`~` + every character n-gram (n in `char_range`) of the text with its whitespace (and
+    control and format characters, see `clean_text`) removed: ``"좋 다"`` at (2, 2) gives
+    ``"~좋다"``, the same as ``"좋다"``, so n-grams reach across loose or missing spacing."""
+    low, high = char_range
+    joined = "".join(clean_text(text).split())
+    size = len(joined)
+    terms: list[str] = []
+    for n in range(low, min(high, size) + 1):
+        terms.extend([TEXT_CHAR_MARK + joined[i : i + n] for i in range(size - n + 1)])
+    return terms
+
+
 def select_tokens(tokens: Sequence[Token], spec: FeatureSpec, tagset: str) -> Sequence[Token]:
     """The tokens that take part in terms under `spec`'s POS filter and stopwords."""
     pos = spec.pos_filter
@@ -72,10 +94,13 @@ def doc_features(
     `ValueError` otherwise, rather than features that are not the spec's).
     """
     terms = ngram_terms(unigrams(select_tokens(tokens, spec, tagset)), spec.ngram_range)
-    if spec.char_ngram_range is not None:
+    if spec.char_ngram_range is not None or spec.text_char_ngram_range is not None:
         if text is None:
             raise ValueError("character n-grams (spec.char_ngram_range) need the doc's text")
-        terms.extend(char_terms(text, spec.char_ngram_range))
+        if spec.char_ngram_range is not None:
+            terms.extend(char_terms(text, spec.char_ngram_range))
+        if spec.text_char_ngram_range is not None:
+            terms.extend(text_char_terms(text, spec.text_char_ngram_range))
     indices, values = hash_terms(terms, spec.num_features)
     if spec.binary:
         values = [1.0] * len(values)

@@ -55,6 +55,11 @@ class FeatureSpecIn(BaseModel):
         description="inclusive (min n, max n) of the character n-grams of each eojeol "
         "('#' + n characters of ' eojeol '); null for none",
     )
+    text_char_ngram_range: tuple[int, int] | None = Field(
+        _DEFAULT_SPEC.text_char_ngram_range,
+        description="inclusive (min n, max n) of the character n-grams of the text with its "
+        "whitespace removed ('~' + n characters); null for none",
+    )
     _spec: FeatureSpec = PrivateAttr(default=_DEFAULT_SPEC)
 
     @model_validator(mode="after")

@@ -208,6 +208,13 @@ def featurize(
             rich_help_panel="spec",
         ),
     ] = None,
+    text_char_ngram_range: Annotated[
+        str | None,
+        Opt(
+            help="MIN,MAX character n-grams of the text without whitespace, or none (default 3,5)",
+            rich_help_panel="spec",
+        ),
+    ] = None,
     pos_filter: Annotated[
         str | None, Opt(help="all | content | nouns | tag prefixes NN,VV", rich_help_panel="spec")
     ] = None,
@@ -345,6 +352,7 @@ def featurize(
             "op": op,
             "ngram_range": _csv(ngram_range),
             "char_ngram_range": _char_range(char_ngram_range),
+            "text_char_ngram_range": _char_range(text_char_ngram_range),
             "pos_filter": _pos_filter(pos_filter),
             "stopwords": _csv(stopwords),
             "binary": binary,

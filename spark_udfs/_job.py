@@ -15,6 +15,7 @@ unknown field is refused by name::
     analyzer = "mecab"
     ngram_range = [1, 3]         # morpheme n-grams
     char_ngram_range = [1, 4]    # character n-grams of each eojeol ([] or "none": off)
+    text_char_ngram_range = [3, 5]  # character n-grams of the unspaced text ([] or "none": off)
     pos_filter = "all"           # all | content | nouns | [tag prefixes]
     stopwords = []
     binary = false
@@ -126,9 +127,10 @@ class SpecConfig(_Section):
     binary: bool = _DEFAULT.binary
     num_features: int = _DEFAULT.num_features
     char_ngram_range: tuple[int, int] | None = _DEFAULT.char_ngram_range
+    text_char_ngram_range: tuple[int, int] | None = _DEFAULT.text_char_ngram_range
     dictionary: str | None = None
 
-    @field_validator("char_ngram_range", mode="before")
+    @field_validator("char_ngram_range", "text_char_ngram_range", mode="before")
     @classmethod
     def _off(cls, v: Any) -> Any:
         """`"none"` or `[]` (TOML has no null) switch character n-grams off."""
@@ -149,6 +151,7 @@ class SpecConfig(_Section):
                 binary=self.binary,
                 num_features=self.num_features,
                 char_ngram_range=self.char_ngram_range,
+                text_char_ngram_range=self.text_char_ngram_range,
             )
         except InvalidSpec as exc:
             raise JobConfigError(f"[spec] {exc}") from exc

@@ -26,8 +26,8 @@ Every figure the page shows is here, machine-readable; keys are only ever added,
 
 `exact` is false where a statistic comes from a sketch (`approx_count_distinct`: HyperLogLog++
 with 1% relative error) or from the API sample rather than from every row; length quantiles
-are exact (from the count of rows at each length). Histograms of a drift comparison use the same `edges`
-for both tables; `compare_counts`/`compare_values` are null without `--compare`.
+are exact (from the count of rows at each length). Histograms of a drift comparison use the
+same `edges` for both tables; `compare_counts`/`compare_values` are null without `--compare`.
 """
 
 from __future__ import annotations

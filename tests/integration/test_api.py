@@ -53,7 +53,12 @@ def test_features_are_sorted_counts_of_unigrams_and_bigrams(api_url: str) -> Non
         {
             "analyzer": "mecab",
             "docs": ["영화 영화 영화"],
-            "spec": {"ngram_range": [1, 2], "char_ngram_range": None, "num_features": 1024},
+            "spec": {
+                "ngram_range": [1, 2],
+                "char_ngram_range": None,
+                "text_char_ngram_range": None,
+                "num_features": 1024,
+            },
             "return_terms": True,
             "return_tokens": True,
         },
@@ -140,7 +145,11 @@ def test_feature_spec_filters_and_comes_back_with_its_hash(api_url: str) -> None
         return resp.json()
 
     everything = terms({})
-    morphemes_only = {"ngram_range": [1, 1], "char_ngram_range": None}
+    morphemes_only = {
+        "ngram_range": [1, 1],
+        "char_ngram_range": None,
+        "text_char_ngram_range": None,
+    }
     content = terms({"pos_filter": "nouns", "binary": True, **morphemes_only})
     no_stop = terms({"pos_filter": "content", "stopwords": ["정말"], **morphemes_only})
     assert content["results"][0]["terms"] == ["영화/NNG"]

@@ -79,6 +79,7 @@ specs = st.builds(
     binary=st.booleans(),
     num_features=st.integers(1, 30).map(lambda k: 2**k),
     char_ngram_range=st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(3, 6))),
+    text_char_ngram_range=st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(3, 6))),
 )
 
 
@@ -94,7 +95,8 @@ def test_spec_hash_is_the_documented_canonical_digest() -> None:
     spec = FeatureSpec(pos_filter="nouns", stopwords=("영화",), num_features=1024)
     text = (
         '{"analyzer":"kiwi","binary":false,"char_ngram_range":[1,4],"hashing":"' + HASHING + '",'
-        '"ngram_range":[1,3],"num_features":1024,"pos_filter":"nouns","stopwords":["영화"]}'
+        '"ngram_range":[1,3],"num_features":1024,"pos_filter":"nouns","stopwords":["영화"],'
+        '"text_char_ngram_range":[3,5]}'
     )
     assert contracts.spec_hash(spec, "kiwi") == hashlib.sha256(text.encode()).hexdigest()[:16]
     assert contracts.spec_hash(spec, "kiwi") != contracts.spec_hash(spec, "mecab")

@@ -24,7 +24,13 @@ def test_unigrams_then_bigrams_in_order() -> None:
 def test_the_api_hashes_with_the_contracts_code() -> None:
     assert features.hash_terms is contracts.hash_terms
     assert features.ngram_terms is contracts.ngram_terms
-    spec = FeatureSpec(ngram_range=(1, 2), num_features=2**10, binary=True, char_ngram_range=None)
+    spec = FeatureSpec(
+        ngram_range=(1, 2),
+        num_features=2**10,
+        binary=True,
+        char_ngram_range=None,
+        text_char_ngram_range=None,
+    )
     terms, indices, values = features.doc_features(
         toks("영화/NNG", "영화/NNG"), spec, "mecab-ko-dic"
     )
@@ -47,12 +53,32 @@ def test_character_ngrams_are_of_each_eojeol_framed_by_spaces() -> None:
     assert features.char_terms("", (1, 4)) == features.char_terms(" \t", (1, 4)) == []
 
 
+def test_unspaced_character_ngrams_reach_across_eojeol() -> None:
+    # whitespace and control characters go; "영화 좋다" and "영화좋다" give the same n-grams
+    assert features.text_char_terms("영 화\u200b좋다", (2, 3)) == features.text_char_terms(
+        "영화좋다", (2, 3)
+    )
+    assert features.text_char_terms("영화좋다", (2, 3)) == [
+        "~영화",
+        "~화좋",
+        "~좋다",
+        "~영화좋",
+        "~화좋다",
+    ]
+    assert features.text_char_terms("  ", (1, 3)) == []
+    assert features.text_char_terms("좋", (3, 5)) == []
+
+
 def test_the_default_spec_adds_character_ngrams_of_the_text() -> None:
     spec = FeatureSpec()
     tokens = toks("영화/NNG", "좋/VA", "다/EF")
     terms, indices, values = features.doc_features(tokens, spec, "mecab-ko-dic", "영화 좋다")
     morphemes = token_terms(tokens, (1, 3))
-    assert terms == morphemes + features.char_terms("영화 좋다", (1, 4))
+    assert terms == morphemes + features.char_terms("영화 좋다", (1, 4)) + [
+        "~영화좋",
+        "~화좋다",
+        "~영화좋다",
+    ]
     assert (indices, values) == hash_terms(terms, spec.num_features)
     with pytest.raises(ValueError, match="text"):
         features.doc_features(tokens, spec, "mecab-ko-dic")

@@ -402,7 +402,12 @@ def test_a_model_from_before_specs_were_recorded_gets_the_spec_of_its_time(
     path.write_text(json.dumps(meta))
     with TestClient(create_app(settings_for(models_dir), features_client=fake)) as client:
         assert client.post("/v1/predict", json={"texts": ["좋다"]}).status_code == 200
-    then = FeatureSpec(ngram_range=(1, 2), char_ngram_range=None, num_features=NUM_FEATURES)
+    then = FeatureSpec(
+        ngram_range=(1, 2),
+        char_ngram_range=None,
+        text_char_ngram_range=None,
+        num_features=NUM_FEATURES,
+    )
     assert fake.calls == [(["좋다"], ANALYZER, then, None)]
 
 
