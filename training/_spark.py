@@ -1,11 +1,16 @@
 """The same training on Spark MLlib, for feature tables that do not fit in one machine's memory.
 
 Rows (``indices``/``values`` list columns) become `SparseVector`s in a UDF (duplicate indices
-summed, as `read_features` does), a random split holds out ``test_size``, and
+summed, as `read_features` does), weighed as `training.train` weighs them (``log(1 + count)``
+x smooth IDF x |NB log-count ratio|, L2 per row; the per-column counts of positive and
+negative rows are summed per partition into dense vectors and merged with ``treeReduce``, so
+the table never reaches the driver), a random split holds out ``test_size``, ``C`` is chosen
+on a seeded validation split of the training rows as `train` chooses it, and
 `pyspark.ml.classification.LogisticRegression` fits the same model as scikit-learn's:
 liblinear minimizes ``||w||^2 / 2 + C * sum(loss)``, MLlib ``mean(loss) + regParam *
 ||w||^2 / 2``, so ``regParam = 1 / (C * n_train)`` (without standardization). The
-coefficients go into the same ONNX graph (`build_graph`), which must reproduce MLlib's
+coefficients and the column weights go into the same ONNX graph (`build_graph(scale=...)`),
+which must reproduce MLlib's
 probabilities and labels on up to ``verify_rows`` held-out rows; accuracy, ROC AUC and log
 loss are computed on all held-out rows in Spark.
 """
@@ -24,7 +29,16 @@ from contracts import ModelRepository, RepositoryError, check_name
 from ._data import read_table
 from ._errors import ExportMismatch, FeaturesError, TrainingError
 from ._onnx import build_graph, run_onnx
-from ._train import DEFAULT_C, DEFAULT_TOLERANCE, ProgressCallback, TrainResult, _metadata
+from ._train import (
+    C_GRID,
+    DEFAULT_TOLERANCE,
+    VALIDATION_SIZE,
+    ProgressCallback,
+    TrainResult,
+    _metadata,
+    recipe_notes,
+    scale_from_counts,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -43,7 +57,8 @@ def train_spark(
     spark: SparkSession | None = None,
     test_size: float = 0.2,
     seed: int = 0,
-    C: float = DEFAULT_C,
+    C: float | None = None,
+    C_grid: tuple[float, ...] = C_GRID,
     reg_param: float | None = None,
     max_iter: int = 100,
     tolerance: float = DEFAULT_TOLERANCE,
@@ -51,7 +66,8 @@ def train_spark(
     progress: ProgressCallback | None = None,
 ) -> TrainResult:
     """Train on Spark (``spark``, else a session of ``master`` started and stopped here) and
-    store the model like `train` does; ``reg_param`` overrides the one derived from ``C``."""
+    store the model like `train` does; ``C`` None chooses it among ``C_grid`` on a validation
+    split; ``reg_param`` overrides the one derived from ``C``."""
     try:
         check_name(name)
     except RepositoryError as exc:
@@ -74,21 +90,32 @@ def train_spark(
         counts = {r["label"]: r["count"] for r in train_df.groupBy("label").count().collect()}
         if min(counts.get(0, 0), counts.get(1, 0)) < 2 or n_test == 0:
             raise FeaturesError(f"need both labels to train and rows to test, got {counts}")
+        selection: dict[str, Any] = {"C": C, "chosen_by": "caller"}
+        if C is None and reg_param is None:
+            report(f"choosing C among {', '.join(f'{c:g}' for c in C_grid)} on a validation split")
+            selection = _select_C(spark, train_df, table.num_features, C_grid, max_iter, seed)
+            C = float(selection["C"])
+        C = float(C if C is not None else C_GRID[0])
+        report(f"weighing {n_train} rows (NB-TF-IDF) in Spark")
+        scale = _column_scale(train_df, table.num_features)
+        weigh = _weigher(spark, scale)
+        fit_df = train_df.withColumn("features", weigh("indices", "values"))
         regularization = reg_param if reg_param is not None else 1.0 / (C * n_train)
-        report(f"fitting MLlib logistic regression on {n_train} rows")
-        model = _fit(train_df, regularization, max_iter)
+        report(f"fitting MLlib logistic regression on {n_train} rows (C={C:g})")
+        model = _fit(fit_df, regularization, max_iter)
         coef = model.coefficients.toArray()
         intercept = float(model.intercept)
-        predicted = model.transform(test_df)
+        predicted = model.transform(test_df.withColumn("features", weigh("indices", "values")))
         metrics = {**_scores(predicted), "n_train": n_train, "n_test": n_test, **skipped}
         report("exporting to ONNX and checking it against MLlib")
-        blob = build_graph(coef, intercept, name=name).SerializeToString()
+        blob = build_graph(coef, intercept, name=name, scale=scale).SerializeToString()
         max_abs_diff = _verify(blob, predicted, table.num_features, verify_rows, tolerance)
     finally:
         if own:
             spark.stop()
     params = {"reg_param": regularization, "max_iter": max_iter, "C": C}
     metadata = _metadata(name, table, metrics, _Params(params), max_abs_diff)
+    metadata["training"].update(recipe_notes(selection, seed, n_train, n_train))
     metadata["training"].update(
         library="pyspark",
         library_version=_pyspark_version(),
@@ -131,9 +158,8 @@ class _Params:
 
 
 def _rows(spark: SparkSession, path: str, num_features: int) -> tuple[DataFrame, dict[str, Any]]:
-    """Labelled rows without an error as ``(label, indices, values, features)``; what was
+    """Labelled rows without an error as ``(label, indices, values)``; what was
     skipped, counted like `read_features` does."""
-    from pyspark.ml.linalg import Vectors, VectorUDT
     from pyspark.sql import functions as F
 
     raw = spark.read.parquet(path)
@@ -153,17 +179,8 @@ def _rows(spark: SparkSession, path: str, num_features: int) -> tuple[DataFrame,
     if bad:
         raise FeaturesError(f"labels of {path} must be 0 or 1")
 
-    def vector(indices: list[int] | None, values: list[float] | None) -> Any:
-        ix, inverse = np.unique(np.asarray(indices or [], np.int64), return_inverse=True)
-        sums = np.bincount(inverse, weights=np.asarray(values or [], np.float64), minlength=len(ix))
-        return Vectors.sparse(num_features, ix.tolist(), sums.tolist())
-
-    to_vector = F.udf(vector, VectorUDT(), useArrow=False)
     rows = raw.where(F.col("error").isNull() & F.col("label").isNotNull()).select(
-        F.col("label").cast("double").alias("label"),
-        "indices",
-        "values",
-        to_vector("indices", "values").alias("features"),
+        F.col("label").cast("double").alias("label"), "indices", "values"
     )
     n_error = sum(errors.values())
     skipped = {
@@ -173,6 +190,87 @@ def _rows(spark: SparkSession, path: str, num_features: int) -> tuple[DataFrame,
         "skipped_errors": dict(sorted(errors.items())),
     }
     return rows, skipped
+
+
+def _column_scale(df: DataFrame, num_features: int) -> np.ndarray:
+    """`column_scale` of the rows of ``df``: per partition, dense counts of the positive and
+    negative rows holding each column; partitions merged by ``treeReduce``."""
+
+    def counts(rows: Any) -> Any:
+        positive = np.zeros(num_features, np.float64)
+        negative = np.zeros(num_features, np.float64)
+        n = 0
+        for row in rows:
+            held = np.unique(np.asarray(row["indices"] or [], np.int64))
+            (positive if row["label"] == 1.0 else negative)[held] += 1.0
+            n += 1
+        yield positive, negative, n
+
+    positive, negative, n = (
+        df.select("label", "indices")
+        .rdd.mapPartitions(counts)
+        .treeReduce(lambda a, b: (a[0] + b[0], a[1] + b[1], a[2] + b[2]))
+    )
+    return scale_from_counts(positive, negative, n)
+
+
+def _weigher(spark: SparkSession, scale: np.ndarray) -> Any:
+    """A UDF giving a row's weighed `SparseVector` (`weigh_rows` on one row)."""
+    from pyspark.ml.linalg import Vectors, VectorUDT
+    from pyspark.sql import functions as F
+
+    shared = spark.sparkContext.broadcast(np.asarray(scale, np.float64))
+    size = int(scale.size)
+
+    def weigh(indices: list[int] | None, values: list[float] | None) -> Any:
+        ix, inverse = np.unique(np.asarray(indices or [], np.int64), return_inverse=True)
+        sums = np.bincount(inverse, weights=np.asarray(values or [], np.float64), minlength=len(ix))
+        x = np.log1p(sums) * shared.value[ix]
+        x /= max(float(np.sqrt(np.dot(x, x))), 1e-12)
+        return Vectors.sparse(size, ix.tolist(), x.tolist())
+
+    return F.udf(weigh, VectorUDT(), useArrow=False)
+
+
+def _select_C(
+    spark: SparkSession,
+    train_df: DataFrame,
+    num_features: int,
+    grid: tuple[float, ...],
+    max_iter: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Each C fit on a seeded part of the training rows (weighed by that part alone) and
+    scored on the rest, as `training._train._select_C` does; the most accurate, the smallest
+    on a tie."""
+    from pyspark.ml.evaluation import MulticlassClassificationEvaluator
+
+    if not grid or any(c <= 0 for c in grid):
+        raise ValueError(f"C_grid must hold positive numbers, got {list(grid)}")
+    fit_df, val_df = train_df.randomSplit([1 - VALIDATION_SIZE, VALIDATION_SIZE], seed=seed)
+    weigh = _weigher(spark, _column_scale(fit_df, num_features))
+    fit_df = fit_df.withColumn("features", weigh("indices", "values")).cache()
+    val_df = val_df.withColumn("features", weigh("indices", "values")).cache()
+    n_fit = fit_df.count()
+    evaluator = MulticlassClassificationEvaluator(metricName="accuracy")
+    tried = []
+    try:
+        for c in sorted(float(c) for c in grid):
+            model = _fit(fit_df, 1.0 / (c * n_fit), max_iter)
+            tried.append({"C": c, "accuracy": float(evaluator.evaluate(model.transform(val_df)))})
+        n_val = val_df.count()
+    finally:
+        fit_df.unpersist()
+        val_df.unpersist()
+    best = max(tried, key=lambda t: t["accuracy"])
+    return {
+        "C": best["C"],
+        "chosen_by": "validation accuracy",
+        "validation_size": VALIDATION_SIZE,
+        "n_fit": n_fit,
+        "n_validation": n_val,
+        "grid": tried,
+    }
 
 
 def _fit(train_df: DataFrame, reg_param: float, max_iter: int) -> Any:

@@ -49,13 +49,16 @@ __all__ = [
     "ProgressCallback",
     "TrainResult",
     "column_scale",
+    "recipe_notes",
+    "scale_from_counts",
     "train",
 ]
 
 DEFAULT_C = 1.0
 """The C of versions whose metadata names none (before C was chosen by validation)."""
-C_GRID = (2.0, 4.0, 8.0)
-"""Where validation looks for C; on 96k reviews with the default spec 4 beat 8 and 16."""
+C_GRID = (2.0, 4.0, 8.0, 16.0)
+"""Where validation looks for C; with the default spec on 77k reviews validation accuracy rose
+from 2 (87.04%) to 4 (87.21%) to 8 (87.29%), so the grid reaches past 8."""
 VALIDATION_SIZE = 0.2
 NB_ALPHA = 1.0
 DEFAULT_TOLERANCE = 1e-5
@@ -148,19 +151,8 @@ def train(
         "skipped_errors": data.skipped_errors,
     }
     metadata = _metadata(name, data.table, metrics, clf, max_abs_diff)
-    metadata["training"]["weighting"] = {
-        "tf": "log(1 + count)",
-        "column_scale": "smooth idf * |NB log-count ratio|",
-        "nb_alpha": NB_ALPHA,
-        "norm": "l2",
-        "in_graph": True,
-    }
-    metadata["training"]["selection"] = {**selection, "seed": seed}
-    metadata["training"]["refit"] = {
-        "on_all_rows": refit,
-        "rows": int(data.X.shape[0]) if refit else n_train,
-        "metrics": f"held-out rows of the same recipe fit on {n_train} rows",
-    }
+    rows = int(data.X.shape[0]) if refit else n_train
+    metadata["training"].update(recipe_notes(selection, seed, rows, n_train))
     report("writing model")
     try:
         version, path = ModelRepository(models_dir).write_version(name, blob, metadata)
@@ -180,6 +172,26 @@ def train(
         max_abs_diff=max_abs_diff,
         metadata={**metadata, "version": version},
     )
+
+
+def recipe_notes(selection: dict[str, Any], seed: int, rows: int, n_train: int) -> dict[str, Any]:
+    """What a version's metadata says of the recipe: the weighting in its graph, how C was
+    chosen, and which rows the stored model and the metrics come from."""
+    return {
+        "weighting": {
+            "tf": "log(1 + count)",
+            "column_scale": "smooth idf * |NB log-count ratio|",
+            "nb_alpha": NB_ALPHA,
+            "norm": "l2",
+            "in_graph": True,
+        },
+        "selection": {**selection, "seed": seed},
+        "refit": {
+            "on_all_rows": rows > n_train,
+            "rows": rows,
+            "metrics": f"held-out rows of the same recipe fit on {n_train} rows",
+        },
+    }
 
 
 def _silent(_: str) -> None:
@@ -211,11 +223,22 @@ def column_scale(X: sp.csr_matrix, y: np.ndarray, alpha: float = NB_ALPHA) -> np
     ratio of the rows holding it (``alpha``-smoothed), both from the rows ``X``, ``y``."""
     present = sp.csr_matrix(X, copy=True)
     present.data = (present.data != 0).astype(np.float64)
-    n_columns = X.shape[1]
-    df = np.bincount(present.indices, minlength=n_columns)
-    idf = np.log((1.0 + X.shape[0]) / (1.0 + df)) + 1.0
-    p = alpha + np.asarray(present[y == 1].sum(axis=0)).ravel()
-    q = alpha + np.asarray(present[y == 0].sum(axis=0)).ravel()
+    positive = np.asarray(present[y == 1].sum(axis=0)).ravel()
+    negative = np.asarray(present[y == 0].sum(axis=0)).ravel()
+    return scale_from_counts(positive, negative, X.shape[0], alpha)
+
+
+def scale_from_counts(
+    positive: np.ndarray, negative: np.ndarray, rows: int, alpha: float = NB_ALPHA
+) -> np.ndarray:
+    """`column_scale` from its sufficient statistics: how many of the ``rows`` positive and
+    negative rows hold each column (sums over any partition of the rows, so Spark adds them
+    up per partition and the results merge)."""
+    positive = np.asarray(positive, dtype=np.float64)
+    negative = np.asarray(negative, dtype=np.float64)
+    idf = np.log((1.0 + rows) / (1.0 + positive + negative)) + 1.0
+    p = alpha + positive
+    q = alpha + negative
     ratio = np.log(p / p.sum()) - np.log(q / q.sum())
     scale: np.ndarray = idf * np.abs(ratio)
     return scale

@@ -228,7 +228,7 @@ def _quantiles(freq: dict[int, int], qs: Sequence[float]) -> list[int] | None:
         return None
     out, seen, values = [], 0, sorted(freq)
     ranks = iter(max(1, math.ceil(q * n)) for q in qs)
-    rank = next(ranks)
+    rank: int | None = next(ranks)
     for v in values:
         seen += freq[v]
         while rank is not None and seen >= rank:

@@ -15,6 +15,7 @@ import pytest
 import training
 from training._data import read_features
 from training._onnx import run_onnx
+from training._train import C_GRID, column_scale
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.redis, pytest.mark.jvm]
 
@@ -56,12 +57,27 @@ def test_spark_model_is_the_same_graph_and_metadata(features: Path, tmp_path: Pa
 
     graph = onnx.load(str(result.path / "model.onnx")).graph
     ref_graph = onnx.load(str(reference.path / "model.onnx")).graph
-    # the same interface (contracts' names); MLlib fits raw counts, so its graph has no
-    # weighting stage (the NB-TF-IDF weights are sklearn-only so far)
-    assert [i.name for i in graph.input] == [i.name for i in ref_graph.input]
-    assert [o.name for o in graph.output] == [o.name for o in ref_graph.output]
+    # the same graph: the same nodes and weights (NB-TF-IDF scale included), only the numbers
+    # differ; C chosen on a validation split in both
+    assert [n.op_type for n in graph.node] == [n.op_type for n in ref_graph.node]
+    assert sorted(i.name for i in graph.initializer) == sorted(
+        i.name for i in ref_graph.initializer
+    )
+    assert meta["training"]["weighting"] == ref["training"]["weighting"]
+    assert meta["training"]["selection"]["chosen_by"] == "validation accuracy"
+    assert meta["training"]["params"]["C"] in C_GRID
     # both fit the same objective (regParam = 1 / (C n)), so they mostly agree on the labels
     data = read_features(features)
     _, spark_label = run_onnx((result.path / "model.onnx").read_bytes(), data.X)
     _, sk_label = run_onnx((reference.path / "model.onnx").read_bytes(), data.X)
     assert np.mean(spark_label == sk_label) > 0.9
+
+
+def test_spark_column_weights_equal_the_in_memory_ones(features: Path, spark) -> None:
+    """The per-partition counts merged in Spark give `column_scale` of the same rows."""
+    from training._spark import _column_scale, _rows
+
+    data = read_features(features)
+    rows, _ = _rows(spark, str(features), data.X.shape[1])
+    in_spark = _column_scale(rows.repartition(3), data.X.shape[1])
+    np.testing.assert_allclose(in_spark, column_scale(data.X, data.y), rtol=1e-12)
