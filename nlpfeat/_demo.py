@@ -1,20 +1,32 @@
-"""`nlpfeat demo`: every stage on one laptop, started and stopped here, on the bundled sample."""
+"""`nlpfeat demo`: every stage on one laptop, started and stopped here, on the bundled sample.
+
+The sample plays two months of reviews and an evaluation set: the first 40% of its rows are
+featurized and trained on (the first model goes straight to production and is served), then
+the first 80% ("fresh data") go through `nlpfeat retrain` (train -> gate against production on
+the last 20% -> promote, or keep as candidate), and serving, never restarted, answers with v2.
+When the gate keeps v2 back, the demo promotes it with `--force --reason`, recorded in the
+registry's history, so that the live swap shows either way.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from contracts import ModelRegistry
 from nlpfeat._services import ServiceFailed, free_port, redis_reachable, service
 from nlpfeat._settings import API_KEY_ENV, UPSTREAM_TOKEN_ENV
 
@@ -37,12 +49,31 @@ def _sigterm_to_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _stage(console: Console, args: list[str], env: dict[str, str]) -> None:
+def _stage(
+    console: Console, args: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)
+) -> int:
     console.rule(f"nlpfeat {args[0]}")
     cmd = [sys.executable, "-m", "nlpfeat", *args]
     done = subprocess.run(cmd, check=False, env={**os.environ, **env})
-    if done.returncode != 0:
+    if done.returncode not in ok:
         raise DemoFailed(f"`nlpfeat {' '.join(args)}` failed with exit code {done.returncode}")
+    return done.returncode
+
+
+SPLITS = {"month1": (0.0, 0.4), "month2": (0.0, 0.8), "eval": (0.8, 1.0)}
+"""Row ranges of the sample: a first table, a fresh one that includes it, and the gate's
+evaluation rows, which neither model trains on."""
+
+
+def _split(sample: Path, workdir: Path) -> dict[str, Path]:
+    frame = pd.read_csv(sample, sep="\t", quoting=3, dtype=str, keep_default_na=False)
+    out = {}
+    for name, (start, end) in SPLITS.items():
+        path = workdir / f"reviews_{name}.tsv"
+        part = frame.iloc[int(start * len(frame)) : int(end * len(frame))]
+        part.to_csv(path, sep="\t", index=False, quoting=3)
+        out[name] = path
+    return out
 
 
 _SPARK_KEY_ENV = "NLPFEAT_DEMO_SPARK_KEY"
@@ -143,28 +174,34 @@ def run_demo(
                         env=secret,
                     )
                 )
-            features, models = workdir / "features.parquet", workdir / "models"
-            _stage(
-                console,
-                [
-                    "featurize",
-                    "--input",
-                    str(sample),
-                    "--output",
-                    str(features),
-                    "--proxy",
-                    proxy_url,
-                    "--analyzer",
-                    analyzer,
-                    "--min-chars",
-                    "1",
-                    "--drop-duplicates",
-                    "--overwrite",
-                    "--no-progress",
-                ],
-                {API_KEY_ENV: secret[_SPARK_KEY_ENV]},
-            )
-            _stage(console, ["train", "--features", str(features), "--models", str(models)], {})
+            models = workdir / "models"
+            tables = {}
+            for name, path in _split(sample, workdir).items():
+                tables[name] = workdir / f"features_{name}.parquet"
+                _stage(
+                    console,
+                    [
+                        "featurize",
+                        "--input",
+                        str(path),
+                        "--output",
+                        str(tables[name]),
+                        "--proxy",
+                        proxy_url,
+                        "--analyzer",
+                        analyzer,
+                        "--min-chars",
+                        "1",
+                        "--drop-duplicates",
+                        "--overwrite",
+                        "--no-progress",
+                    ],
+                    {API_KEY_ENV: secret[_SPARK_KEY_ENV]},
+                )
+            if models.exists():  # a demo run before this one: start the lifecycle afresh
+                shutil.rmtree(models)
+            train = ["train", "--features", str(tables["month1"]), "--models", str(models)]
+            _stage(console, train, {})
             serve_url = f"http://127.0.0.1:{ports['serve']}"
             with console.status("starting serving"):
                 stack.enter_context(
@@ -184,11 +221,39 @@ def run_demo(
                         env={API_KEY_ENV: secret[_SERVING_KEY_ENV]},
                     )
                 )
+            _predict(console, serve_url)
+            retrain = ["retrain", "--features", str(tables["month2"]), "--models", str(models)]
+            retrain += ["--eval", str(tables["eval"]), "--json", str(workdir / "gate.json")]
+            if _stage(console, retrain, {}, ok=(0, 1)) == 0:
+                console.print("the gate passed: v2 is production (report in gate.json)")
+            else:
+                console.print(
+                    "the gate failed: v2 stays the candidate (report in gate.json). To show a "
+                    "live swap the demo promotes it anyway, forced, with its reason recorded"
+                )
+                force = ["models", "promote", "sentiment", "--models", str(models), "--force"]
+                force += ["--reason", "demo: shows the live swap after a failed gate"]
+                _stage(console, force, {})
+            _stage(console, ["models", "list", "--models", str(models)], {})
+            production = ModelRegistry(models).resolve("sentiment", "production")
+            console.print(f"serving switches to v{production} without a restart")
+            _await_version(serve_url, str(production))
             return _predict(console, serve_url)
     except ServiceFailed as exc:
         raise DemoFailed(str(exc)) from exc
     finally:
         console.print("stopped every process the demo started")
+
+
+def _await_version(serve_url: str, version: str, timeout: float = 30.0) -> None:
+    """Until `/v1/predict` answers from `version` (serving polls the registry)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        resp = httpx.post(f"{serve_url}/v1/predict", json={"texts": ["좋다"]}, timeout=30)
+        if resp.status_code == 200 and resp.json()["model_version"] == version:
+            return
+        time.sleep(0.2)
+    raise DemoFailed(f"serving did not switch to v{version} within {timeout:g} s")
 
 
 def _predict(console: Console, serve_url: str) -> list[dict[str, Any]]:
