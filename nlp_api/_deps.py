@@ -1,4 +1,7 @@
-"""Typed dependencies shared by the routers."""
+"""Typed dependencies shared by the routers.
+
+Each is `async`: FastAPI runs a plain `def` dependency in its thread pool, a hop per request
+(three per analysis request) for an attribute read."""
 
 from __future__ import annotations
 
@@ -13,17 +16,17 @@ from nlp_api._registry import Registry
 __all__ = ["MetricsDep", "RegistryDep", "SettingsDep"]
 
 
-def _registry(request: Request) -> Registry:
+async def _registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
 
 
-def _settings(request: Request) -> ApiSettings:
+async def _settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 

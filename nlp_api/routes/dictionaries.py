@@ -19,7 +19,7 @@ __all__ = ["DictionaryStoreDep", "router"]
 router = APIRouter(prefix="/v1/dictionaries", tags=["dictionaries"])
 
 
-def _store(request: Request) -> DictionaryStore:
+async def _store(request: Request) -> DictionaryStore:
     store: DictionaryStore = request.app.state.dictionaries
     return store
 
