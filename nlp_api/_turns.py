@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Turns"]
+__all__ = ["HELD", "Turns"]
 
 
 class Turns:
@@ -32,6 +32,20 @@ class Turns:
             yield
         finally:
             self._release()
+
+    @contextmanager
+    def turn_if_free(self) -> Iterator[bool]:
+        """Take the analyzer only if nobody holds it or waits for it; yields whether it did
+        (and then holds it until the block ends)."""
+        with self._cond:
+            taken = not self._busy and not self._urgent
+            if taken:
+                self._busy = True
+        try:
+            yield taken
+        finally:
+            if taken:
+                self._release()
 
     def give_way(self) -> None:
         """For a batch holder between docs: let waiting interactive callers go first."""
@@ -55,3 +69,17 @@ class Turns:
         with self._cond:
             self._busy = False
             self._cond.notify_all()
+
+
+class _Held(Turns):
+    """The turns of an analyzer whose turn the caller already holds (`Turns.turn_if_free`)."""
+
+    @contextmanager
+    def turn(self, *, urgent: bool = False) -> Iterator[None]:
+        yield
+
+    def give_way(self) -> None:
+        pass
+
+
+HELD = _Held()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 from nlp_api._errors import AnalyzerFailed, InvalidText
 from nlp_api.analyzers._text import clean_text
@@ -58,6 +58,10 @@ class Analyzer(Protocol):
     tagset: str
     dictionary: str
     options: dict[str, Option]
+    inline_chars: ClassVar[int] = 0
+    """Requests of at most this many characters may run on the server's event loop, with no
+    thread hop, when the analyzer is free: only for in-process backends that answer such a
+    request in well under a millisecond or two. 0: always in the thread pool."""
 
     pos: Callable[..., list[Token]]
     """`pos(text, **options) -> tokens`: one doc; the options are the backend's own (`options`

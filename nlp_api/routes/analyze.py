@@ -13,12 +13,14 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from contracts import TERM_FORMAT, headers, spec_hash
 from nlp_api._deps import MetricsDep, RegistryDep, SettingsDep
 from nlp_api._registry import Lease
 from nlp_api._schemas import AnalyzeRequest, AnalyzeResponse, FeaturesRequest, FeaturesResponse
 from nlp_api._service import Result, analyze, check_limits, featurize
+from nlp_api._turns import HELD
 
 __all__ = ["router"]
 
@@ -36,7 +38,7 @@ Work = Callable[[Lease, bool], list[Result]]
 """(lease, urgent) -> one result per doc."""
 
 
-def _answer(
+async def _answer(
     req: AnalyzeRequest | FeaturesRequest,
     registry: RegistryDep,
     settings: SettingsDep,
@@ -47,26 +49,41 @@ def _answer(
     head: dict[str, Any],
 ) -> Response:
     """Check the limits, run `work` on the leased analyzer, and answer what produced the
-    results (analyzer, version, dictionaries), `head`, then the results."""
+    results (analyzer, version, dictionaries), `head`, then the results.
+
+    A short request to a free in-process analyzer (`Analyzer.inline_chars`) runs right here on
+    the event loop: a thread-pool hop costs more than mecab's work on a sentence. Anything
+    else, or when the analyzer is busy, runs in the thread pool and takes its turn there."""
     check_limits(req.docs, max_docs=settings.max_docs, max_doc_chars=settings.max_doc_chars)
     lease = registry.get(req.analyzer, req.dictionary)
-    with metrics.track(req.analyzer, op) as track:
-        results = work(lease, request_class == headers.INTERACTIVE)
-        track(results)
+    urgent = request_class == headers.INTERACTIVE
     a, user = lease.analyzer, lease.user_dictionary
-    body = {
+    top = {
         "analyzer": a.name,
         "analyzer_version": a.version,
         "dictionary": a.dictionary,
         "user_dictionary": None if user is None else user.to_json(),
         **head,
-        "results": results,
     }
-    return Response(orjson.dumps(body), media_type="application/json")
+
+    def answer(used: Lease) -> tuple[list[Result], bytes]:
+        results = work(used, urgent)
+        return results, orjson.dumps({**top, "results": results})
+
+    with metrics.track(req.analyzer, op) as track:
+        done = None
+        if sum(map(len, req.docs)) <= a.inline_chars:
+            with lease.turns.turn_if_free() as held:
+                if held:
+                    done = answer(Lease(a, HELD, user))
+        if done is None:  # the body of a big batch is encoded off the event loop too
+            done = await run_in_threadpool(answer, lease)
+        track(done[0])
+    return Response(done[1], media_type="application/json")
 
 
 @router.post("/analyze", response_model=AnalyzeResponse)
-def analyze_docs(
+async def analyze_docs(
     req: AnalyzeRequest,
     registry: RegistryDep,
     settings: SettingsDep,
@@ -80,11 +97,11 @@ def analyze_docs(
         return analyze(lease, req.docs, op=req.op, options=dict(req.options), urgent=urgent)
 
     head = {"op": req.op}
-    return _answer(req, registry, settings, metrics, request_class, req.op, work, head)
+    return await _answer(req, registry, settings, metrics, request_class, req.op, work, head)
 
 
 @router.post("/features", response_model=FeaturesResponse)
-def features(
+async def features(
     req: FeaturesRequest,
     registry: RegistryDep,
     settings: SettingsDep,
@@ -113,4 +130,4 @@ def features(
         "spec": spec.to_json(),
         "spec_hash": spec_hash(spec, req.analyzer),
     }
-    return _answer(req, registry, settings, metrics, request_class, "features", work, head)
+    return await _answer(req, registry, settings, metrics, request_class, "features", work, head)

@@ -25,6 +25,7 @@ def test_bench_serving_prints_every_row_with_measured_figures() -> None:
     out = done.stdout
     for row in (
         "/v1/predict p99",
+        "/v1/predict back to back",
         "in-process p50",
         "v2 infer rows/s",
         "promotion at 200 req/s",

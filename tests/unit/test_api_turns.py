@@ -79,3 +79,55 @@ def test_waiting_interactive_callers_go_before_waiting_batch_ones() -> None:
 def _take(turns: Turns, order: list[str], name: str, urgent: bool) -> None:
     with turns.turn(urgent=urgent):
         order.append(name)
+
+
+class Recorder(SlowAnalyzer):
+    """Records the thread each doc ran on; short requests may run on the event loop."""
+
+    name = "mecab"
+    inline_chars = 20
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+
+    def pos(self, text: str) -> list[Token]:
+        self.threads.append(threading.current_thread().name)
+        return [Token(text, "NNG", None, None)]
+
+
+def test_short_requests_to_a_free_analyzer_skip_the_thread_pool() -> None:
+    from fastapi.testclient import TestClient
+
+    from nlp_api import ApiSettings, Registry, create_app
+
+    analyzer = Recorder()
+    registry = Registry([analyzer])
+    app = create_app(ApiSettings(analyzers=("mecab",)), registry=registry)
+    pool = "AnyIO worker thread"
+    with TestClient(app) as client:
+
+        def ask(docs: list[str]) -> str:
+            analyzer.threads.clear()
+            answer = client.post("/v1/features", json={"analyzer": "mecab", "docs": docs})
+            assert answer.status_code == 200 and len(answer.json()["results"]) == len(docs)
+            assert len(set(analyzer.threads)) == 1
+            return analyzer.threads[0]
+
+        assert ask(["짧은 문장"]) != pool  # on the event loop: no hop
+        assert ask(["이것은 스무 글자가 넘는 조금 긴 문장입니다"]) == pool  # too long
+        # a batch holds the analyzer: the short request waits for its turn in the pool
+        lease = registry.get("mecab")
+        held, release = threading.Event(), threading.Event()
+
+        def batch() -> None:
+            with lease.turns.turn():
+                held.set()
+                release.wait(5)
+
+        worker = threading.Thread(target=batch)
+        worker.start()
+        held.wait(5)
+        threading.Timer(0.2, release.set).start()
+        assert ask(["짧은 문장"]) == pool
+        worker.join()
