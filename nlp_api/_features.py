@@ -45,26 +45,29 @@ def char_terms(text: str, char_range: tuple[int, int] = (1, 4)) -> list[str]:
     ``"# ", "#좋", "#다", "# ", "# 좋", "#좋다", "#다 "``. The frame marks a word's start and
     end, so spacing, which Korean reviews often get wrong, still says something.
     """
-    low, high = char_range
-    terms: list[str] = []
-    for word in clean_text(text).split():
-        framed = f" {word} "
-        size = len(framed)
-        for n in range(low, min(high, size) + 1):
-            terms.extend([CHAR_MARK + framed[i : i + n] for i in range(size - n + 1)])
-    return terms
+    return _word_ngrams(clean_text(text).split(), char_range)
 
 
 def text_char_terms(text: str, char_range: tuple[int, int] = (3, 5)) -> list[str]:
     """`~` + every character n-gram (n in `char_range`) of the text with its whitespace (and
     control and format characters, see `clean_text`) removed: ``"좋 다"`` at (2, 2) gives
     ``"~좋다"``, the same as ``"좋다"``, so n-grams reach across loose or missing spacing."""
-    low, high = char_range
-    joined = "".join(clean_text(text).split())
-    size = len(joined)
+    return _ngrams("".join(clean_text(text).split()), TEXT_CHAR_MARK, char_range, [])
+
+
+def _word_ngrams(words: Sequence[str], char_range: tuple[int, int]) -> list[str]:
     terms: list[str] = []
+    for word in words:
+        _ngrams(f" {word} ", CHAR_MARK, char_range, terms)
+    return terms
+
+
+def _ngrams(s: str, mark: str, char_range: tuple[int, int], terms: list[str]) -> list[str]:
+    """Append `mark` + every n-gram of `s` (n in `char_range`) to `terms`; return it."""
+    low, high = char_range
+    size = len(s)
     for n in range(low, min(high, size) + 1):
-        terms.extend([TEXT_CHAR_MARK + joined[i : i + n] for i in range(size - n + 1)])
+        terms.extend([mark + s[i : i + n] for i in range(size - n + 1)])
     return terms
 
 
@@ -97,10 +100,11 @@ def doc_features(
     if spec.char_ngram_range is not None or spec.text_char_ngram_range is not None:
         if text is None:
             raise ValueError("character n-grams (spec.char_ngram_range) need the doc's text")
+        words = clean_text(text).split()  # once for both kinds
         if spec.char_ngram_range is not None:
-            terms.extend(char_terms(text, spec.char_ngram_range))
+            terms.extend(_word_ngrams(words, spec.char_ngram_range))
         if spec.text_char_ngram_range is not None:
-            terms.extend(text_char_terms(text, spec.text_char_ngram_range))
+            _ngrams("".join(words), TEXT_CHAR_MARK, spec.text_char_ngram_range, terms)
     indices, values = hash_terms(terms, spec.num_features)
     if spec.binary:
         values = [1.0] * len(values)

@@ -43,10 +43,11 @@ def _raw(spark: SparkSession, cfg: InputConfig) -> DataFrame:
 
 
 def read_input(
-    spark: SparkSession, cfg: InputConfig, extra: Mapping[str, str] | None = None
+    spark: SparkSession, cfg: InputConfig, extra: Mapping[str, tuple[str, str]] | None = None
 ) -> DataFrame:
     """The input as `(id string, text string, label int)`, plus each column of `extra`
-    (output name -> input column, as strings); raises `InputError` naming the fix."""
+    (output name -> (input column, the option that named it); as strings); raises
+    `InputError` naming the fix."""
     try:
         raw = _raw(spark, cfg)
         columns = raw.columns
@@ -65,13 +66,13 @@ def read_input(
             f"{cfg.path} has no {', '.join(missing)}; its columns are {', '.join(columns)}: "
             "name the right ones with --text-col/--id-col/--label-col (or [input] text/id/label)"
         )
-    absent = [c for c in (extra or {}).values() if c not in columns]
-    if absent:
-        raise InputError(
-            f"{cfg.path} has no column {absent[0]!r}; its columns are {', '.join(columns)}: "
-            "name the right one"
-        )
-    more = [F.col(_q(c)).cast("string").alias(name) for name, c in (extra or {}).items()]
+    for column, option in (extra or {}).values():
+        if column not in columns:
+            raise InputError(
+                f"{cfg.path} has no column {column!r}; its columns are {', '.join(columns)}: "
+                f"name the right one with {option}"
+            )
+    more = [F.col(_q(c)).cast("string").alias(name) for name, (c, _) in (extra or {}).items()]
     text = F.col(_q(cfg.text)).cast("string").alias(TEXT)
     label = (
         F.col(_q(cfg.label)).cast("int").alias(LABEL)

@@ -19,6 +19,8 @@ Padding (index 0, value 0.0) still adds nothing: Log(1 + 0) = 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -36,7 +38,7 @@ from contracts import (
     pad_sparse,
 )
 
-__all__ = ["OPSET", "build_graph", "run_onnx", "weigh_rows"]
+__all__ = ["OPSET", "build_graph", "run_onnx", "weigh_row", "weigh_rows"]
 
 OPSET = 17
 _MIN_NORM = 1e-12
@@ -124,6 +126,19 @@ def run_onnx(model: bytes, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         [OUTPUT_PROBABILITY, OUTPUT_LABEL], {INPUT_INDICES: indices, INPUT_VALUES: values}
     )
     return probability, label
+
+
+def weigh_row(
+    indices: Sequence[int], values: Sequence[float], scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`weigh_rows` for one row given as lists (repeated indices summed first), without
+    building a matrix: the sorted columns and their weighed values. Spark's training weighs
+    its rows one at a time with it."""
+    ix, inverse = np.unique(np.asarray(indices, np.int64), return_inverse=True)
+    sums = np.bincount(inverse, weights=np.asarray(values, np.float64), minlength=len(ix))
+    x = np.log1p(sums) * np.asarray(scale, dtype=np.float64)[ix]
+    x /= max(float(np.sqrt(np.dot(x, x))), _MIN_NORM)
+    return ix, x
 
 
 def weigh_rows(X: sp.csr_matrix, scale: np.ndarray) -> sp.csr_matrix:

@@ -28,7 +28,7 @@ from contracts import ModelRepository, RepositoryError, check_name
 
 from ._data import read_table
 from ._errors import ExportMismatch, FeaturesError, TrainingError
-from ._onnx import build_graph, run_onnx
+from ._onnx import build_graph, run_onnx, weigh_row
 from ._train import (
     C_GRID,
     DEFAULT_TOLERANCE,
@@ -83,7 +83,7 @@ def train_spark(
         spark = SparkSession.builder.master(master).appName("nlpfeat-train").getOrCreate()
     try:
         report(f"reading {features} with Spark")
-        rows, skipped = _rows(spark, str(features), table.num_features)
+        rows, skipped = _rows(spark, str(features))
         train_df, test_df = rows.randomSplit([1 - test_size, test_size], seed=seed)
         train_df, test_df = train_df.cache(), test_df.cache()
         n_train, n_test = train_df.count(), test_df.count()
@@ -91,16 +91,17 @@ def train_spark(
         if min(counts.get(0, 0), counts.get(1, 0)) < 2 or n_test == 0:
             raise FeaturesError(f"need both labels to train and rows to test, got {counts}")
         selection: dict[str, Any] = {"C": C, "chosen_by": "caller"}
-        if C is None and reg_param is None:
+        if reg_param is not None:  # the C it amounts to, for the record
+            C = 1.0 / (reg_param * n_train)
+        elif C is None:
             report(f"choosing C among {', '.join(f'{c:g}' for c in C_grid)} on a validation split")
             selection = _select_C(spark, train_df, table.num_features, C_grid, max_iter, seed)
             C = float(selection["C"])
-        C = float(C if C is not None else C_GRID[0])
         report(f"weighing {n_train} rows (NB-TF-IDF) in Spark")
         scale = _column_scale(train_df, table.num_features)
         weigh = _weigher(spark, scale)
         fit_df = train_df.withColumn("features", weigh("indices", "values"))
-        regularization = reg_param if reg_param is not None else 1.0 / (C * n_train)
+        regularization = 1.0 / (C * n_train)
         report(f"fitting MLlib logistic regression on {n_train} rows (C={C:g})")
         model = _fit(fit_df, regularization, max_iter)
         coef = model.coefficients.toArray()
@@ -157,7 +158,7 @@ class _Params:
         return {"solver": "lbfgs (MLlib)", **self._params}
 
 
-def _rows(spark: SparkSession, path: str, num_features: int) -> tuple[DataFrame, dict[str, Any]]:
+def _rows(spark: SparkSession, path: str) -> tuple[DataFrame, dict[str, Any]]:
     """Labelled rows without an error as ``(label, indices, values)``; what was
     skipped, counted like `read_features` does."""
     from pyspark.sql import functions as F
@@ -223,10 +224,7 @@ def _weigher(spark: SparkSession, scale: np.ndarray) -> Any:
     size = int(scale.size)
 
     def weigh(indices: list[int] | None, values: list[float] | None) -> Any:
-        ix, inverse = np.unique(np.asarray(indices or [], np.int64), return_inverse=True)
-        sums = np.bincount(inverse, weights=np.asarray(values or [], np.float64), minlength=len(ix))
-        x = np.log1p(sums) * shared.value[ix]
-        x /= max(float(np.sqrt(np.dot(x, x))), 1e-12)
+        ix, x = weigh_row(indices or [], values or [], shared.value)
         return Vectors.sparse(size, ix.tolist(), x.tolist())
 
     return F.udf(weigh, VectorUDT(), useArrow=False)

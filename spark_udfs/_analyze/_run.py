@@ -32,7 +32,7 @@ from spark_udfs._analyze._rows import (
     table_aggregates,
 )
 from spark_udfs._errors import InputError
-from spark_udfs._input import ID, LABEL, TEXT, _raw, read_input
+from spark_udfs._input import ID, LABEL, TEXT, read_input
 from spark_udfs._job import InputConfig
 
 __all__ = ["analyze"]
@@ -54,18 +54,8 @@ FINDING_FLAGS = {
 
 
 def _read(spark: SparkSession, cfg: InputConfig, group_col: str | None) -> DataFrame:
-    if group_col is None:
-        return read_input(spark, cfg)
-    try:
-        columns = _raw(spark, cfg).columns
-    except AnalysisException:
-        columns = None  # read_input says why
-    if columns is not None and group_col not in columns:
-        raise InputError(
-            f"{cfg.path} has no group column {group_col!r}; its columns are "
-            f"{', '.join(columns)}: name the right one with --group-col"
-        )
-    return read_input(spark, cfg, extra={GROUP: group_col})
+    extra = None if group_col is None else {GROUP: (group_col, "--group-col")}
+    return read_input(spark, cfg, extra=extra)
 
 
 def _examples(marked: DataFrame) -> dict[str, list[dict[str, Any]]]:

@@ -78,6 +78,6 @@ def test_spark_column_weights_equal_the_in_memory_ones(features: Path, spark) ->
     from training._spark import _column_scale, _rows
 
     data = read_features(features)
-    rows, _ = _rows(spark, str(features), data.X.shape[1])
+    rows, _ = _rows(spark, str(features))
     in_spark = _column_scale(rows.repartition(3), data.X.shape[1])
     np.testing.assert_allclose(in_spark, column_scale(data.X, data.y), rtol=1e-12)

@@ -354,3 +354,20 @@ def to_csr(indices: pd.Series, values: pd.Series) -> sp.csr_matrix:
     flat_i = np.concatenate([np.asarray(i, dtype=np.int64) for i in indices])
     flat_v = np.concatenate([np.asarray(v, dtype=np.float64) for v in values])
     return sp.csr_matrix((flat_v, flat_i, indptr), shape=(len(lengths), NUM_FEATURES))
+
+
+def test_one_row_weighing_equals_the_matrix_one() -> None:
+    """`weigh_row` (Spark's training, row by row) is `weigh_rows` on that row."""
+    from training._onnx import weigh_row, weigh_rows
+
+    rng = np.random.default_rng(3)
+    scale = rng.random(64)
+    indices = [5, 9, 5, 63, 0, 9, 9]
+    values = [1.0, 2.0, 3.0, 1.0, 4.0, 1.0, 1.0]
+    ix, x = weigh_row(indices, values, scale)
+    row = sp.csr_matrix((values, indices, [0, len(indices)]), shape=(1, 64))
+    row.sum_duplicates()
+    expected = weigh_rows(row, scale)
+    np.testing.assert_array_equal(ix, expected.indices)
+    np.testing.assert_allclose(x, expected.data, rtol=1e-15)
+    assert weigh_row([], [], scale)[0].size == 0
