@@ -57,7 +57,6 @@ def group_stats(marked: DataFrame, target: int, min_rows: int) -> dict[str, Any]
         b = bucket(F.col("share"), HANGUL_EDGES)
         exprs = [
             F.count(F.lit(1)).alias("groups"),
-            F.approx_count_distinct("g", 0.01).alias("groups_approx"),
             F.sum(F.when(big, 1).otherwise(0)).alias("big_groups"),
             F.sum(F.when(extreme, 1).otherwise(0)).alias("extreme_groups"),
             *[

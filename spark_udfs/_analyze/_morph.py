@@ -32,14 +32,14 @@ TOP = 20
 MORPH_EDGES = [0, 1, 5, 10, 15, 20, 30, 40, 60, 80, 120, 200, 500]
 
 
-def draw_sample(marked: DataFrame, size: int, seed: int = 7) -> DataFrame:
-    """`size` rows with visible text, uniformly at random, numbered `_doc` 0..size-1."""
-    usable = marked.where(F.col("_nvis") > 0).select(TEXT, LABEL, "_nvis")
-    total = usable.count()
-    fraction = min(1.0, 1.5 * size / max(total, 1) + 0.001)
-    drawn = usable.sample(fraction=fraction, seed=seed).orderBy(F.rand(seed)).limit(size)
+def draw_sample(rows: DataFrame, size: int, usable: int, seed: int = 7) -> DataFrame:
+    """`size` of `rows` with visible text (`usable` of them: a count the caller has),
+    uniformly at random, numbered `_doc` 0..size-1."""
+    visible = rows.where(F.col(TEXT).rlike(r"\S")).select(TEXT, LABEL)
+    fraction = min(1.0, 1.5 * size / max(usable, 1) + 0.001)
+    drawn = visible.sample(fraction=fraction, seed=seed).orderBy(F.rand(seed)).limit(size)
     order = Window.orderBy(F.rand(seed + 1))
-    return drawn.withColumn("_doc", F.row_number().over(order) - 1).drop("_nvis")
+    return drawn.withColumn("_doc", F.row_number().over(order) - 1)
 
 
 def make_pos_udf(base_url: str, analyzer: str, api_key: str | None, timeout: float = 60.0) -> Any:

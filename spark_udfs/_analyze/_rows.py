@@ -96,10 +96,6 @@ FLAG_REASONS = [
 ]
 
 
-def _count(text: Column, chars: str) -> Column:
-    return F.length(F.regexp_replace(text, f"[^{chars}]", ""))
-
-
 def bucket(x: Column, edges: Sequence[float]) -> Column:
     """Index of the bin `[edges[i], edges[i+1])` holding x; the last bin is closed and also
     takes everything above the last edge (its upper edge becomes the observed maximum)."""
@@ -117,13 +113,16 @@ FLAGS = [
     "repeated_char",
     "latin_only",
     "exact_duplicate",
-    "normalized_duplicate",
     "conflicting_label",
     *(f"has_{s}" for s in SCRIPTS),
 ]
 """Every per-row yes/no fact, one bit each of the row's `_bits` (bit i = FLAGS[i])."""
 BITS = "_bits"
 REASON_MASK = sum(1 << FLAGS.index(r) for r in FLAG_REASONS)
+WEIGHT, NORM = "_n", "_norm"
+TEXT_COLUMNS = ("_nvis", "_eojeol", "_hangul", WEIGHT, NORM)
+"""Facts of a text, set on the first row (smallest id) of each distinct text only, null on its
+other rows: the row stands for `_n` rows, and sums over texts weigh it so."""
 
 
 def flag(name: str) -> Column:
@@ -143,36 +142,53 @@ def reasons() -> Column:
     )
 
 
-def mark_rows(df: DataFrame) -> DataFrame:
-    """`df` (`id, text, label` and any other columns) plus the few per-row columns every
-    statistic is computed from: `_chars`, `_nvis`, `_eojeol`, `_hangul` and `_bits` (the
-    `FLAGS`). Narrow on purpose: the marked rows are cached, and every column costs.
+def _bit(name: str) -> Column:
+    return F.lit(1 << FLAGS.index(name))
 
-    Equal texts have equal normalized texts, so one shuffle by the normalized text serves both
-    duplicate ranks and the label conflicts: the window over (normalized, text) finds the rows
-    already clustered by the first one. Those windows run before the regular expressions, on
-    `id, text, label` and the normalized text only."""
+
+def mark_rows(df: DataFrame) -> DataFrame:
+    """`df` (`id, text, label` and any other columns) without its text, plus the few columns
+    every statistic is computed from: on every row `_chars` and `_bits` (the `FLAGS`); on the
+    first row of each distinct text only, `TEXT_COLUMNS`. Narrow on purpose: the marked rows
+    are cached, and every column costs.
+
+    One shuffle (a window over the text, ordered by id) finds the duplicate ranks, the label
+    conflicts and how many rows share each text; the regular expressions then run once per
+    distinct text (on its first row) and a second window over the same partitions spreads the
+    text's facts to its other rows. A table of exact copies costs its distinct texts'
+    regular expressions, not its rows'."""
     text = F.col(TEXT)
-    safe = F.coalesce(text, F.lit(""))
-    ranked = df.select("*", normalized(text).alias("_norm"))
-    ranked = ranked.select(
-        "*", F.row_number().over(Window.partitionBy("_norm").orderBy(ID)).alias("_norm_rank")
+    order = Window.partitionBy(TEXT).orderBy(ID)
+    whole = order.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    ranked = df.select(
+        "*",
+        F.row_number().over(order).alias("_rank"),
+        F.count(F.lit(1)).over(whole).alias("_count"),
+        (F.min(LABEL).over(whole) != F.max(LABEL).over(whole)).alias("_labels_differ"),
     )
-    same_text = Window.partitionBy("_norm", TEXT)
-    whole = same_text.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    first = F.col("_rank") == 1
+    safe = F.coalesce(text, F.lit(""))
+    # materialized apart (CollapseProject keeps costly expressions used twice in their own
+    # projection), so each runs once per distinct text
     ranked = ranked.select(
         "*",
-        F.row_number().over(same_text.orderBy(ID)).alias("_text_rank"),
-        (F.min(LABEL).over(whole) != F.max(LABEL).over(whole)).alias("_labels_differ"),
-        F.regexp_replace(safe, r"\s+", "").alias("_visible"),
+        F.when(first, F.regexp_replace(safe, r"\s+", "")).alias("_visible"),
+        F.when(first, normalized(text)).alias(NORM),
     )
-    vis, norm = F.col("_visible"), F.col("_norm")
+    # what is not a Hangul syllable: usually a few characters, where the other scripts are
+    # looked for (one pass over the text instead of one per script)
+    ranked = ranked.select(
+        "*", F.regexp_replace("_visible", f"[{HANGUL_SYLLABLES}]+", "").alias("_rest")
+    )
+    vis, norm, rest = F.col("_visible"), F.col(NORM), F.col("_rest")
     nvis = F.length(vis)
+    hangul = nvis - F.length(rest)
     has_text = text.isNotNull() & (nvis > 0)
     eojeol = F.when(has_text, F.size(F.split(F.trim(safe), r"\s+"))).otherwise(F.lit(0))
-    hangul = _count(safe, HANGUL_SYLLABLES)
     # the normalized text is the visible text without punctuation and symbols, lower-cased:
-    # empty exactly when that is, and case does not change what is jamo, Latin or a digit
+    # empty exactly when that is, and case does not change what is jamo, Latin or a digit.
+    # Whitespace (Java's \s) is not visible, but \x0b and \f are control characters.
+    control = rest.rlike(CONTROL) | safe.contains("\x0b") | safe.contains("\x0c")
     facts = {
         "null": text.isNull(),
         "empty": text.isNotNull() & (nvis == 0),
@@ -180,27 +196,60 @@ def mark_rows(df: DataFrame) -> DataFrame:
         "punct_only": (nvis > 0) & (F.length(norm) == 0),
         "repeated_char": (nvis >= 3) & vis.rlike(r"^(.)\1+$"),
         "latin_only": norm.rlike("^[a-z0-9]+$") & norm.rlike("[a-z]"),
-        "exact_duplicate": has_text & (F.col("_text_rank") > 1),
-        "normalized_duplicate": has_text & (F.length(norm) > 0) & (F.col("_norm_rank") > 1),
         "conflicting_label": has_text & F.coalesce(F.col("_labels_differ"), F.lit(False)),
         "has_hangul": hangul > 0,
-        "has_jamo": safe.rlike(f"[{JAMO}]"),
-        "has_latin": safe.rlike("[A-Za-z]"),
-        "has_digit": safe.rlike("[0-9]"),
-        "has_emoji": safe.rlike(f"[{EMOJI}]"),
-        "has_control": safe.rlike(CONTROL),
+        "has_jamo": rest.rlike(f"[{JAMO}]"),
+        "has_latin": rest.rlike("[A-Za-z]"),
+        "has_digit": rest.rlike("[0-9]"),
+        "has_emoji": rest.rlike(f"[{EMOJI}]"),
+        "has_control": control,
     }
     bits: Column = F.lit(0)
     for name, cond in facts.items():
-        bits = bits + F.when(cond, F.lit(1 << FLAGS.index(name))).otherwise(F.lit(0))
-    return ranked.select(
-        *df.columns,
+        bits = bits + F.when(cond, _bit(name)).otherwise(F.lit(0))
+    keep = [c for c in df.columns if c != TEXT]
+    per_text = ranked.select(
+        *keep,
+        "_rank",
         F.length(text).alias("_chars"),
-        nvis.alias("_nvis"),
-        eojeol.alias("_eojeol"),
-        hangul.alias("_hangul"),
-        bits.alias(BITS),
+        F.when(first, bits).alias("_text_bits"),
+        F.when(first, nvis).alias("_nvis"),
+        F.when(first, eojeol).alias("_eojeol"),
+        F.when(first, hangul).alias("_hangul"),
+        F.when(first, F.col("_count")).alias(WEIGHT),
+        F.when(first & (F.length(norm) > 0), norm).alias(NORM),
+        F.col(TEXT),
     )
+    spread = F.first("_text_bits").over(
+        order.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
+    spread_rows = per_text.select("*", spread.alias("_tb"))
+    tb = F.col("_tb")
+    no_text = tb.bitwiseAND(_bit("null").bitwiseOR(_bit("empty"))) != 0
+    duplicate = F.when((F.col("_rank") > 1) & ~no_text, _bit("exact_duplicate")).otherwise(0)
+    return spread_rows.select(
+        *keep,
+        "_chars",
+        (tb + duplicate).alias(BITS),
+        *TEXT_COLUMNS,
+    )
+
+
+def normalized_duplicates(marked: DataFrame) -> tuple[int, list[Any]]:
+    """Rows whose normalized text (when not empty) equals that of a row with a smaller id,
+    and the ids of up to `EXAMPLES` texts that are such rows without being exact copies of an
+    earlier text (the near duplicates), from a window over the distinct texts only."""
+    texts = marked.where(F.col(NORM).isNotNull()).select(ID, NORM, WEIGHT)
+    later = F.row_number().over(Window.partitionBy(NORM).orderBy(ID)) > 1
+    ranked = texts.select(ID, WEIGHT, later.alias("_later"))
+    row = ranked.agg(
+        F.sum(WEIGHT).alias("rows"),
+        F.sum(F.when(~F.col("_later"), 1)).alias("norms"),
+        F.min_by(ID, F.when(F.col("_later"), F.col(ID)), 3).alias("near"),
+    ).first()
+    count = 0 if row is None or row["rows"] is None else int(row["rows"]) - int(row["norms"])
+    near = list(row["near"] or []) if row is not None else []
+    return count, near
 
 
 def kind() -> Column:
@@ -237,18 +286,24 @@ def _quantiles(freq: dict[int, int], qs: Sequence[float]) -> list[int] | None:
     return out
 
 
-def _frequencies(marked: DataFrame, values: dict[str, Column]) -> dict[str, dict[int, int]]:
-    """How many rows hold each value of each of `values` (nulls left out), from one small
-    groupBy: lengths take at most as many values as the longest text has characters, so the
-    driver receives a few hundred rows however long the table is."""
+def _frequencies(
+    marked: DataFrame, values: dict[str, tuple[Column, Column]]
+) -> dict[str, dict[int, int]]:
+    """How many rows hold each value of each of `values` (name -> (value, rows the marked row
+    stands for); nulls left out), from one small groupBy: lengths take at most as many values
+    as the longest text has characters, so the driver receives a few hundred rows however long
+    the table is."""
     pairs = F.array(
-        *[F.struct(F.lit(k).alias("k"), v.cast("long").alias("v")) for k, v in values.items()]
+        *[
+            F.struct(F.lit(k).alias("k"), v.cast("long").alias("v"), w.cast("long").alias("w"))
+            for k, (v, w) in values.items()
+        ]
     )
     rows = (
         marked.select(F.explode(pairs).alias("p"))
         .where(F.col("p.v").isNotNull())
         .groupBy(F.col("p.k").alias("k"), F.col("p.v").alias("v"))
-        .count()
+        .agg(F.sum("p.w").alias("count"))
         .collect()
     )
     out: dict[str, dict[int, int]] = {k: {} for k in values}
@@ -261,17 +316,17 @@ def table_aggregates(marked: DataFrame) -> dict[str, Any]:
     """Every table and text statistic of `marked`: the counts from one `agg` (the job that
     reads the input, and fills the cache when `marked` is cached), the distributions (lengths,
     Hangul share, kinds of text) from one small groupBy of value counts, so lengths' quantiles
-    are exact."""
+    are exact; facts of the text are taken once per distinct text, weighed by its rows."""
     c = F.col
     has_text = ~flag("null") & ~flag("empty")
     n = lambda cond: F.sum(F.when(cond, 1).otherwise(0))  # noqa: E731
     exact = flag("exact_duplicate")
+    weight = c(WEIGHT)
     exprs = [
         F.count(F.lit(1)).alias("rows"),
         n(flag("null")).alias("null_texts"),
         n(flag("empty")).alias("empty_texts"),
         n(exact).alias("exact_duplicates"),
-        n(flag("normalized_duplicate")).alias("normalized_duplicates"),
         n(flag("conflicting_label")).alias("conflicting_rows"),
         n(flag("conflicting_label") & ~exact).alias("conflicting_label_texts"),
         n(has_text & ~exact).alias("distinct_texts"),
@@ -281,22 +336,24 @@ def table_aggregates(marked: DataFrame) -> dict[str, Any]:
         n(flag("latin_only")).alias("latin_only"),
         n(flag("has_hangul") & flag("has_latin")).alias("mixed_script_rows"),
         n(flagged()).alias("flagged_rows"),
-        F.sum(c("_hangul")).alias("hangul_chars"),
-        F.sum(c("_nvis")).alias("visible_chars"),
+        F.sum(c("_hangul") * weight).alias("hangul_chars"),
+        F.sum(c("_nvis") * weight).alias("visible_chars"),
         n(c(LABEL).isNotNull()).alias("labelled_rows"),
     ]
     exprs += [n(flag(f"has_{s}")).alias(f"rows_{s}") for s in SCRIPTS]
     exprs += [n(flag(r)).alias(f"reason_{r}") for r in FLAG_REASONS]
     row = marked.agg(*exprs).first()
     out = row.asDict() if row is not None else {}
+    out["normalized_duplicates"], out["near_duplicate_ids"] = normalized_duplicates(marked)
     share = F.when(c("_nvis") > 0, c("_hangul") / c("_nvis"))
+    one = F.lit(1)
     freq = _frequencies(
         marked,
         {
-            "chars": F.when(~flag("null"), c("_chars")),
-            "eojeol": F.when(has_text, c("_eojeol")),
-            "hangul": F.when(share.isNotNull(), bucket(share, HANGUL_EDGES)),
-            "kind": kind(),
+            "chars": (F.when(~flag("null"), c("_chars")), one),
+            "eojeol": (F.when(has_text, c("_eojeol")), weight),
+            "hangul": (F.when(share.isNotNull(), bucket(share, HANGUL_EDGES)), weight),
+            "kind": (kind(), one),
         },
     )
     for key, edges in (("chars", CHAR_EDGES), ("eojeol", EOJEOL_EDGES)):

@@ -14,7 +14,7 @@ from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -42,7 +42,6 @@ FINDING_FLAGS = {
     "null_texts": "null",
     "empty_texts": "empty",
     "exact_duplicates": "exact_duplicate",
-    "normalized_duplicates": "normalized_duplicate",
     "conflicting_rows": "conflicting_label",
     "jamo_only": "jamo_only",
     "punct_only": "punct_only",
@@ -58,22 +57,39 @@ def _read(spark: SparkSession, cfg: InputConfig, group_col: str | None) -> DataF
     return read_input(spark, cfg, extra=extra)
 
 
-def _examples(marked: DataFrame) -> dict[str, list[dict[str, Any]]]:
-    """Up to `EXAMPLES` rows (smallest ids) per finding, in one job over the finding rows."""
-    tagged = F.filter(
-        F.array(*[F.when(flag(name), F.lit(key)) for key, name in FINDING_FLAGS.items()]),
-        lambda k: k.isNotNull(),
-    )
-    rows = (
-        marked.select(ID, TEXT, LABEL, F.explode(tagged).alias("_f"))
-        .withColumn("_r", F.row_number().over(Window.partitionBy("_f").orderBy(ID)))
-        .where(F.col("_r") <= EXAMPLES)
-        .select("_f", ID, F.substring(F.coalesce(TEXT, F.lit("")), 1, 200).alias(TEXT), LABEL)
-        .collect()
+def _examples(
+    marked: DataFrame, raw: DataFrame, near_duplicates: list[Any]
+) -> dict[str, list[dict[str, Any]]]:
+    """Up to `EXAMPLES` rows (smallest ids) per finding, in one job over the marked rows; their
+    texts (the marked rows have none) from one read of the input filtered on those ids.
+    Normalized duplicates show near duplicates (equal to an earlier text only once normalized)
+    where there are any, else exact ones."""
+    # per finding its smallest ids, from one aggregation over two cached columns (min_by with
+    # k keeps the k smallest in every partition: no sort of the table)
+    firsts = marked.agg(
+        *[
+            F.min_by(ID, F.when(flag(name), F.col(ID)), EXAMPLES).alias(key)
+            for key, name in FINDING_FLAGS.items()
+        ]
+    ).first()
+    picked = [(key, i) for key in FINDING_FLAGS for i in (firsts[key] if firsts else None) or []]
+    near = near_duplicates or [i for f, i in picked if f == "exact_duplicates"]
+    picked += [("normalized_duplicates", i) for i in near]
+    ids = sorted({i for _, i in picked})
+    found = (
+        {
+            r[ID]: (r[TEXT], r[LABEL])
+            for r in raw.where(F.col(ID).isin(ids))
+            .select(ID, F.substring(F.coalesce(TEXT, F.lit("")), 1, 200).alias(TEXT), LABEL)
+            .collect()
+        }
+        if ids
+        else {}
     )
     out: dict[str, list[dict[str, Any]]] = {}
-    for r in sorted(rows, key=lambda r: (r["_f"], r[ID])):
-        out.setdefault(r["_f"], []).append({"id": r[ID], "text": r[TEXT], "label": r[LABEL]})
+    for f, i in sorted(picked, key=lambda p: (p[0], p[1])):
+        text, label = found.get(i, ("", None))
+        out.setdefault(f, []).append({"id": i, "text": text, "label": label})
     return out
 
 
@@ -93,18 +109,20 @@ def _steps(enabled: bool, console: Console | None) -> Iterator[Any]:
 
 def _mark(
     spark: SparkSession, cfg: InputConfig, group_col: str | None
-) -> tuple[DataFrame, dict[str, Any]]:
-    """The marked rows, cached, and their table aggregates: the aggregation is the job that
-    reads the input and fills the cache, so the rows are read and marked once."""
+) -> tuple[DataFrame, dict[str, Any], DataFrame]:
+    """The marked rows, cached, their table aggregates, and the rows as read (for the few
+    jobs that need texts: examples, the morpheme sample): the aggregation is the job that
+    reads the input and fills the cache, so the rows are marked once."""
     try:
-        marked = mark_rows(_read(spark, cfg, group_col)).persist(StorageLevel.MEMORY_AND_DISK)
+        raw = _read(spark, cfg, group_col)
+        marked = mark_rows(raw).persist(StorageLevel.MEMORY_AND_DISK)
         aggregates = table_aggregates(marked)
     except AnalysisException as exc:
         raise InputError(f"cannot read {cfg.path}: {str(exc).splitlines()[0][:300]}") from exc
     if aggregates["rows"] == 0:
         marked.unpersist()
         raise InputError(f"{cfg.path} has no rows: point --input at a table with data")
-    return marked, aggregates
+    return marked, aggregates, raw
 
 
 def analyze(
@@ -126,8 +144,8 @@ def analyze(
     out = Path(report_dir)
     with _steps(progress, console) as step:
         step("table and text statistics (one pass over the rows)")
-        marked, a = _mark(spark, input_cfg, group_col)
-        cmarked, c = _mark(spark, compare_cfg, None) if compare_cfg else (None, None)
+        marked, a, raw = _mark(spark, input_cfg, group_col)
+        cmarked, c, craw = _mark(spark, compare_cfg, None) if compare_cfg else (None, None, None)
         try:
             step("labels")
             lab = label_stats(marked)
@@ -135,7 +153,9 @@ def analyze(
             labels = sorted(int(k) for k in lab["counts"] if k != "null")
             target = max(labels) if labels else 1
             step("examples")
-            ex = _examples(marked)
+            ex = _examples(marked, raw, a.pop("near_duplicate_ids"))
+            if c is not None:
+                c.pop("near_duplicate_ids")
             sections = [
                 S.section_table(a, c, ex),
                 S.section_text(a, c, ex),
@@ -148,16 +168,15 @@ def analyze(
             m = cm = None
             if sample > 0 and proxy_url:
                 step(f"morphemes: {sample} docs through {proxy_url}")
-                m = _morphemes(marked, sample, proxy_url, analyzer, api_key, labels)
-                if cmarked is not None:
-                    cm = _morphemes(cmarked, sample, proxy_url, analyzer, api_key, labels)
+                m = _morphemes(raw, a, sample, proxy_url, analyzer, api_key, labels)
+                if craw is not None and c is not None:
+                    cm = _morphemes(craw, c, sample, proxy_url, analyzer, api_key, labels)
                 sections.append(S.section_morphemes(m, cm, sample))
             step("flagged rows")
             flagged_path = out / "flagged"
             (
                 marked.where(flagged())
                 .select(ID, reasons().alias("reasons"))
-                .coalesce(1)
                 .write.mode("overwrite")
                 .parquet(str(flagged_path))
             )
@@ -208,9 +227,16 @@ def _ref(cfg: InputConfig, rows: int) -> dict[str, Any]:
 
 
 def _morphemes(
-    marked: DataFrame, size: int, url: str, analyzer: str, key: str | None, labels: list[int]
+    raw: DataFrame,
+    aggregates: dict[str, Any],
+    size: int,
+    url: str,
+    analyzer: str,
+    key: str | None,
+    labels: list[int],
 ) -> dict[str, Any]:
-    drawn = draw_sample(marked, size)
+    usable = aggregates["rows"] - aggregates["null_texts"] - aggregates["empty_texts"]
+    drawn = draw_sample(raw, size, usable)
     tagged = analyze_sample(drawn, url, analyzer, key)
     checkpoints = sorted({max(1, size >> k) for k in range(8)})
     return term_stats(tagged, labels, checkpoints)

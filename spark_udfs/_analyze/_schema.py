@@ -24,10 +24,11 @@ Every figure the page shows is here, machine-readable; keys are only ever added,
                 "verdict": "stable"|"drift"}] | null,
      "flagged": {"path": str, "rows": int, "by_reason": {reason: int}}}
 
-`exact` is false where a statistic comes from a sketch (`approx_count_distinct`: HyperLogLog++
-with 1% relative error) or from the API sample rather than from every row; length quantiles
-are exact (from the count of rows at each length). Histograms of a drift comparison use the
-same `edges` for both tables; `compare_counts`/`compare_values` are null without `--compare`.
+`exact` is false where a statistic comes from the API sample rather than from every row (the
+sample's median morphemes per doc is a sketch, `percentile_approx`); every table statistic is
+exact: length quantiles from the count of rows at each length, distinct groups from a groupBy.
+Histograms of a drift comparison use the same `edges` for both tables;
+`compare_counts`/`compare_values` are null without `--compare`.
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ __all__ = [
     "stat",
 ]
 
-APPROX = "approx_count_distinct (HyperLogLog++, relative error 0.01)"
 QUANT = "exact: the smallest value whose cumulative count reaches q x rows"
 
 
@@ -380,13 +379,6 @@ def section_groups(g: dict[str, Any], col: str, rows: int, target: int, min_rows
     top10 = _share(sum(t["rows"] for t in top), rows) if top else 0.0
     s = [
         stat("groups", "Distinct groups", g["groups"]),
-        stat(
-            "groups_approx",
-            "Distinct groups (sketch)",
-            g["groups_approx"],
-            exact=False,
-            note=APPROX,
-        ),
         stat("top1_share", "Largest group's share of rows", top1),
         stat("top10_share", f"Top {len(top)} groups' share of rows", top10),
         stat(
