@@ -9,13 +9,15 @@ import is `mmh3` (the hashing scheme), and NumPy is imported only by the padding
 - the model repository (`ModelRepository`: layout, atomic writes, versions, metadata) and its
   registry (`ModelRegistry`: aliases such as `production`, with who moved them and why);
 - the ONNX graph's input and output names (`ONNX_INPUTS`, `ONNX_OUTPUTS`, `pad_rows`);
-- RFC 9457 problem `type` URIs (`problem_type`, `problem_body`).
+- RFC 9457 problem `type` URIs (`problem_type`, `problem_body`);
+- and one process setting the three servers share: `settle_heap` (garbage collector).
 """
 
 from contracts import headers
 from contracts._errors import ContractError, InvalidSpec, RepositoryError, TableMetadataError
 from contracts._files import write_json
 from contracts._hashing import HASH_SEED, HASHING, TERM_FORMAT, hash_terms, ngram_terms, term_index
+from contracts._heap import GC_GEN0_THRESHOLD, settle_heap
 from contracts._onnx import (
     INPUT_INDICES,
     INPUT_VALUES,
@@ -48,6 +50,7 @@ __all__ = [
     "ARCHIVED",
     "CANDIDATE",
     "DEFAULT_NUM_FEATURES",
+    "GC_GEN0_THRESHOLD",
     "HASHING",
     "HASH_SEED",
     "INPUT_INDICES",
@@ -83,6 +86,7 @@ __all__ = [
     "problem_body",
     "problem_type",
     "read_table_info",
+    "settle_heap",
     "spec_hash",
     "term_index",
     "write_json",

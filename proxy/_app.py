@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from contracts import settle_heap
 from contracts.headers import API_KEY, MAX_WAIT
 
 from ._config import ANONYMOUS, ProxyConfig
@@ -108,6 +109,7 @@ class _Proxy:
             await limiter.start()
         await self.pool.check_once(check_session)  # checks never queue behind forwarding
         checks = asyncio.create_task(self.pool.check_forever(check_session))
+        settle_heap()
         try:
             yield
         finally:

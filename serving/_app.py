@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from contracts import ModelRepository
+from contracts import ModelRepository, settle_heap
 
 from . import _predict, _v2
 from ._client import FeaturesClient, FeaturesSource
@@ -60,6 +60,7 @@ def create_app(
             if settings.poll_interval > 0:
                 task = asyncio.create_task(watch(models, settings.poll_interval))
                 stack.callback(task.cancel)
+            settle_heap()
             yield
 
     app = FastAPI(

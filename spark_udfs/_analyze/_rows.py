@@ -158,9 +158,11 @@ def mark_rows(df: DataFrame) -> DataFrame:
     text's facts to its other rows. A table of exact copies costs its distinct texts'
     regular expressions, not its rows'."""
     text = F.col(TEXT)
-    order = Window.partitionBy(TEXT).orderBy(ID)
+    # partitioned by the text's hash too: the sort then compares longs, and texts only where
+    # their hashes are equal (almost only equal texts)
+    order = Window.partitionBy("_h", TEXT).orderBy(ID)
     whole = order.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
-    ranked = df.select(
+    ranked = df.select("*", F.xxhash64(text).alias("_h")).select(
         "*",
         F.row_number().over(order).alias("_rank"),
         F.count(F.lit(1)).over(whole).alias("_count"),
@@ -218,6 +220,7 @@ def mark_rows(df: DataFrame) -> DataFrame:
         F.when(first, hangul).alias("_hangul"),
         F.when(first, F.col("_count")).alias(WEIGHT),
         F.when(first & (F.length(norm) > 0), norm).alias(NORM),
+        "_h",
         F.col(TEXT),
     )
     spread = F.first("_text_bits").over(

@@ -103,7 +103,7 @@ def test_an_upstream_token_must_be_header_safe() -> None:
 def test_heap_is_settled_after_loading_and_before_the_worker_reports_ready() -> None:
     import gc
 
-    from nlp_api._app import GC_GEN0_THRESHOLD, settle_heap
+    from contracts import GC_GEN0_THRESHOLD, settle_heap
 
     registry = Registry()
     seen: list[tuple[bool, dict[str, str]]] = []
