@@ -38,43 +38,36 @@ def label_stats(marked: DataFrame) -> dict[str, Any]:
 
 
 def group_stats(marked: DataFrame, target: int, min_rows: int) -> dict[str, Any]:
-    """Groups by size and by the share of label `target` among their labelled rows; only the
-    top groups and a histogram come back to the driver."""
-    groups = (
-        marked.groupBy(F.col(GROUP).alias("g"))
-        .agg(
-            F.count(F.lit(1)).alias("n"),
-            F.avg(F.when(F.col(LABEL).isNotNull(), (F.col(LABEL) == target).cast("int"))).alias(
-                "share"
-            ),
-            F.count(LABEL).alias("labelled"),
-        )
-        .cache()
+    """Groups by size and by the share of label `target` among their labelled rows, in one
+    job: a groupBy, then one aggregation over the groups that also keeps the top groups
+    (`min_by` with k: no sort of the groups); only those and a histogram reach the driver."""
+    groups = marked.groupBy(F.col(GROUP).alias("g")).agg(
+        F.count(F.lit(1)).alias("n"),
+        F.avg(F.when(F.col(LABEL).isNotNull(), (F.col(LABEL) == target).cast("int"))).alias(
+            "share"
+        ),
+        F.count(LABEL).alias("labelled"),
     )
-    try:
-        big = F.col("labelled") >= min_rows
-        extreme = big & ((F.col("share") <= EXTREME) | (F.col("share") >= 1 - EXTREME))
-        b = bucket(F.col("share"), HANGUL_EDGES)
-        exprs = [
-            F.count(F.lit(1)).alias("groups"),
-            F.sum(F.when(big, 1).otherwise(0)).alias("big_groups"),
-            F.sum(F.when(extreme, 1).otherwise(0)).alias("extreme_groups"),
-            *[
-                F.sum(F.when(big & (b == i), 1).otherwise(0)).alias(f"h{i}")
-                for i in range(len(HANGUL_EDGES) - 1)
-            ],
-        ]
-        agg = groups.agg(*exprs).first()
-        top = groups.orderBy(F.desc("n"), F.asc("g")).limit(TOP_GROUPS).collect()
-        worst = (
-            groups.where(extreme)
-            .orderBy(F.desc("labelled"), F.asc("g"))
-            .limit(TOP_GROUPS)
-            .collect()
-        )
-    finally:
-        groups.unpersist()
+    big = F.col("labelled") >= min_rows
+    extreme = big & ((F.col("share") <= EXTREME) | (F.col("share") >= 1 - EXTREME))
+    b = bucket(F.col("share"), HANGUL_EDGES)
+    group = F.struct("g", "n", "share", "labelled")
+    agg = groups.agg(
+        F.count(F.lit(1)).alias("groups"),
+        F.sum(F.when(big, 1).otherwise(0)).alias("big_groups"),
+        F.sum(F.when(extreme, 1).otherwise(0)).alias("extreme_groups"),
+        *[
+            F.sum(F.when(big & (b == i), 1).otherwise(0)).alias(f"h{i}")
+            for i in range(len(HANGUL_EDGES) - 1)
+        ],
+        # largest first, ties by group: the smallest (-n, g)
+        F.min_by(group, F.struct(-F.col("n"), F.col("g")), TOP_GROUPS).alias("top"),
+        F.min_by(
+            group, F.when(extreme, F.struct(-F.col("labelled"), F.col("g"))), TOP_GROUPS
+        ).alias("worst"),
+    ).first()
     out = agg.asDict() if agg is not None else {}
+    top, worst = out.pop("top", None) or [], out.pop("worst", None) or []
     hist = [int(out.pop(f"h{i}") or 0) for i in range(len(HANGUL_EDGES) - 1)]
     as_rows = lambda rs: [  # noqa: E731
         {"group": r["g"], "rows": int(r["n"]), "share": r["share"], "labelled": int(r["labelled"])}
