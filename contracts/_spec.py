@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from typing import Any, Final
 
 from contracts._errors import InvalidSpec
@@ -97,7 +98,12 @@ class FeatureSpec:
             raise InvalidSpec(f"num_features must be a power of two, e.g. {1 << n.bit_length()}")
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON form (lists for tuples), as the API answers it."""
+        """The JSON form (lists for tuples), as the API answers it: a new dict each call (the
+        spec is frozen, so its form is made once; every request of the API and serving asks
+        for it, and `asdict` deep-copies)."""
+        return {k: list(v) if isinstance(v, list) else v for k, v in _json_form(self).items()}
+
+    def _json_form(self) -> dict[str, Any]:
         out = asdict(self)
         out["ngram_range"] = list(self.ngram_range)
         out["stopwords"] = list(self.stopwords)
@@ -133,6 +139,12 @@ class FeatureSpec:
         return FeatureSpec.from_json({**self.to_json(), **changes})
 
 
+@lru_cache(maxsize=1024)
+def _json_form(spec: FeatureSpec) -> dict[str, Any]:
+    return spec._json_form()
+
+
+@lru_cache(maxsize=1024)
 def spec_hash(spec: FeatureSpec, analyzer: str) -> str:
     """16 hex digits of the sha256 of what decides the features: spec, analyzer, hashing.
 
