@@ -33,6 +33,7 @@ bench: $(STAMP)
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/bench_featurize.py
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/bench_analyze_report.py
 	$(PY) benchmarks/bench_serving.py
+	$(PY) benchmarks/bench_hops.py
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/bench_accuracy.py
 
 bench-proxy: $(STAMP)

@@ -38,7 +38,7 @@ import orjson
 from _data import SAMPLE, read_reviews
 from _load import Recording, Stream, _run_stream
 from _proxy_config import ClientSpec, ProxySpec
-from _servers import Servers, workdir
+from _servers import Server, Servers, workdir
 from _stats import interval, medians, percentile, verdict
 from rich.console import Console
 from rich.table import Table
@@ -163,6 +163,28 @@ def ok_ms(rec: Recording, q: float) -> float:
     return rec.quantile_ms(q, rec.status == 200)
 
 
+def start_stack(
+    servers: Servers, repository: ModelRepository, client: ClientSpec
+) -> tuple[Server, Server, Server]:
+    """The NLP API (mecab), the proxy (`client` its interactive key, in-process limiter) and
+    ``nlpfeat serve`` on `repository`'s model, watching its registry every 0.5 s."""
+    from nlpfeat._services import free_port
+
+    api = servers.api(ANALYZER, isolate="")
+    proxy = servers.proxy(ProxySpec([api.url], [client]))
+    port = free_port()
+    argv = ["serve", "--models", str(repository.root), "--proxy", proxy.url]
+    argv += ["--port", str(port), "--name", MODEL, "--poll-interval", "0.5"]
+    serve = servers.nlpfeat(
+        "serve",
+        argv,
+        f"http://127.0.0.1:{port}",
+        "/v2/health/ready",
+        env={**os.environ, "NLPFEAT_API_KEY": client.key},
+    )
+    return api, proxy, serve
+
+
 def measure(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     docs = read_reviews(args.data, 4000, skip_blank=True)
     client = ClientSpec("serving", headers.INTERACTIVE, rate=1e5, burst=100_000)
@@ -170,20 +192,7 @@ def measure(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         repository = write_models(work / "models")
         local = InProcess(repository.model_path(MODEL, 1))
         console.print("starting the NLP API (mecab), the proxy and serving")
-        api = servers.api(ANALYZER, isolate="")
-        proxy = servers.proxy(ProxySpec([api.url], [client]))
-        from nlpfeat._services import free_port
-
-        port = free_port()
-        argv = ["serve", "--models", str(repository.root), "--proxy", proxy.url]
-        argv += ["--port", str(port), "--name", MODEL, "--poll-interval", "0.5"]
-        serve = servers.nlpfeat(
-            "serve",
-            argv,
-            f"http://127.0.0.1:{port}",
-            "/v2/health/ready",
-            env={**os.environ, "NLPFEAT_API_KEY": client.key},
-        )
+        _api, _proxy, serve = start_stack(servers, repository, client)
         predict = [orjson.dumps({"texts": [d]}) for d in docs[:1000]]
         bodies = infer_bodies(local, docs[1000:])
         infer = [orjson.dumps(b) for b in bodies]
