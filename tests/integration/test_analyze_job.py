@@ -140,6 +140,11 @@ def test_known_defects_are_counted_and_flagged(spark, tmp_path: Path) -> None:
     assert len(hist["edges"]) == len(hist["counts"]) + 1
     dup = next(f for f in table["findings"] if f["id"] == "exact_duplicates")
     assert {e["id"] for e in dup["examples"]} == {"a02", "a05"}
+    texts = {r[0]: r[1] for r in ROWS}
+    assert all(e["text"] == texts[e["id"]] for e in dup["examples"])  # read back by id
+    # normalized duplicates show the near one (equal to a01 only once normalized)
+    near = next(f for f in table["findings"] if f["id"] == "normalized_duplicates")
+    assert [(e["id"], e["text"]) for e in near["examples"]] == [("a03", texts["a03"])]
 
 
 def test_drift_against_a_shifted_copy(spark, tmp_path: Path) -> None:
