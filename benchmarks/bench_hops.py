@@ -1,12 +1,14 @@
 """Where a one-review `/v1/predict` spends its time: each hop of serving -> proxy -> API alone,
-beside a do-nothing server (the floor of one Python HTTP hop on this machine); one run.
+beside a do-nothing server (the floor of one Python HTTP hop on this machine) and a chain of
+three (the floor of the stack's shape); one run.
 
     python benchmarks/bench_hops.py [--seconds 8] [--rounds 2]
 
 Starts the NLP API (mecab), the proxy and ``nlpfeat serve`` as `bench_serving` does, and a
 do-nothing aiohttp server (this file with ``--noop PORT``: answers every POST with a fixed
 body). Each round sends, in turn, one-review requests to the API's ``/v1/features``, to the
-proxy's (-> API), to serving's ``/v1/predict`` (-> proxy -> API) and to the do-nothing server:
+proxy's (-> API), to serving's ``/v1/predict`` (-> proxy -> API), to the do-nothing server and
+to three of them in a chain (aiohttp, each forwarding to the next with a pooled session):
 Poisson 100 req/s (open loop, as the serving goal is stated) and back to back (one in flight).
 The table shows p50 / p90 / p99 (medians over rounds) and the CPU each server process spent per
 request (user + system, from /proc), so the open loop's cost can be read apart from the work.
@@ -18,6 +20,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
@@ -33,15 +36,28 @@ from contracts import headers
 RATE = 100
 
 
-def noop_server(port: int) -> None:
-    """A server that reads the request and answers a fixed JSON body: the floor of one hop."""
+def noop_server(port: int, upstream: str | None = None) -> None:
+    """A server that reads the request and answers a fixed JSON body (the floor of one hop),
+    or with `upstream` passes the body on there and answers what comes back (one aiohttp
+    session, as the proxy and serving forward)."""
+    import aiohttp
     from aiohttp import web
 
     async def answer(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(body=b'{"ok":true}', content_type="application/json")
+        body = await request.read()
+        if upstream is None or request.method != "POST":
+            return web.Response(body=b'{"ok":true}', content_type="application/json")
+        session: aiohttp.ClientSession = request.app["session"]
+        async with session.post(upstream + request.path, data=body, headers=JSON) as r:
+            return web.Response(body=await r.read(), status=r.status, headers=JSON)
+
+    async def session(app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession() as s:
+            app["session"] = s
+            yield
 
     app = web.Application()
+    app.cleanup_ctx.append(session)
     app.router.add_route("*", "/{tail:.*}", answer)
     try:
         import uvloop
@@ -52,13 +68,18 @@ def noop_server(port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=loop)
 
 
-def start_noop(servers: Servers) -> Server:
+JSON = {"Content-Type": "application/json"}
+
+
+def start_noop(servers: Servers, name: str = "noop", upstream: str | None = None) -> Server:
     from nlpfeat._services import free_port
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, __file__, "--noop", str(port)]
-    return servers.spawn("noop", argv, url, lambda: http_ok(url + "/healthz"))
+    if upstream:
+        argv += ["--upstream", upstream]
+    return servers.spawn(name, argv, url, lambda: http_ok(url + "/healthz"))
 
 
 def measure(args: argparse.Namespace, console: Console) -> dict[str, dict[str, list[float]]]:
@@ -69,6 +90,10 @@ def measure(args: argparse.Namespace, console: Console) -> dict[str, dict[str, l
         console.print("starting the NLP API (mecab), the proxy, serving and a do-nothing server")
         api, proxy, serve = start_stack(servers, repository, client)
         noop = start_noop(servers)
+        # the same shape as serving -> proxy -> API, every hop doing nothing but forwarding
+        leaf = start_noop(servers, "chain-3")
+        middle = start_noop(servers, "chain-2", leaf.url)
+        chain = start_noop(servers, "chain-1", middle.url)
         spec = SPEC.to_json()
         features = [orjson.dumps({"analyzer": ANALYZER, "docs": [d], "spec": spec}) for d in docs]
         predict = [orjson.dumps({"texts": [d]}) for d in docs]
@@ -78,8 +103,10 @@ def measure(args: argparse.Namespace, console: Console) -> dict[str, dict[str, l
             ("proxy -> API", proxy.url, "/v1/features", features, key),
             ("serving -> proxy -> API", serve.url, "/v1/predict", predict, {}),
             ("do-nothing server", noop.url, "/x", predict, {}),
+            ("3 do-nothing servers, forwarding", chain.url, "/x", predict, {}),
         ]
         procs = {"API": api, "proxy": proxy, "serving": serve, "do-nothing": noop}
+        procs |= {"chain-1": chain, "chain-2": middle, "chain-3": leaf}
         out: dict[str, dict[str, list[float]]] = {}
         for _name, url, path, bodies, extra in targets:  # warm every path
             base = {"urls": [url], "headers": {"Content-Type": "application/json", **extra}}
@@ -140,9 +167,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--noop", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--upstream", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.noop:
-        noop_server(args.noop)
+        noop_server(args.noop, args.upstream)
         return
     console = Console(width=max(Console().width, 130))
     started = time.monotonic()
