@@ -1,9 +1,10 @@
 """Per-row facts about the text, and the one aggregation pass over them.
 
-`mark_rows` adds cheap per-row columns (lengths, script counts, kinds of junk, duplicate ranks,
-label conflicts) without leaving Spark; `table_aggregates` turns every table and text statistic
-into ONE `df.agg(...)` (histograms as `sum(when(bucket == i, 1))`), so the driver receives a
-single row of numbers.
+`mark_rows` adds narrow per-row columns (lengths, kinds of junk and scripts as bits, duplicate
+ranks, label conflicts; the text's facts computed once per distinct text) without leaving
+Spark; `table_aggregates` turns every table and text statistic into one `df.agg(...)` over the
+rows, one small groupBy of value counts and one window over the distinct normalized texts, so
+the driver receives a few rows of numbers.
 
 Definitions (the tests restate them in plain Python):
 
