@@ -34,6 +34,7 @@ from rich.table import Table
 from contracts import headers
 
 RATE = 100
+JSON = {"Content-Type": "application/json"}
 
 
 def noop_server(port: int, upstream: str | None = None) -> None:
@@ -66,9 +67,6 @@ def noop_server(port: int, upstream: str | None = None) -> None:
     except ImportError:
         loop = None
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=loop)
-
-
-JSON = {"Content-Type": "application/json"}
 
 
 def start_noop(servers: Servers, name: str = "noop", upstream: str | None = None) -> Server:

@@ -103,17 +103,6 @@ class FeatureSpec:
         for it, and `asdict` deep-copies)."""
         return {k: list(v) if isinstance(v, list) else v for k, v in _json_form(self).items()}
 
-    def _json_form(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["ngram_range"] = list(self.ngram_range)
-        out["stopwords"] = list(self.stopwords)
-        for name in ("char_ngram_range", "text_char_ngram_range"):
-            if out[name] is not None:
-                out[name] = list(out[name])
-        if not isinstance(self.pos_filter, str):
-            out["pos_filter"] = list(self.pos_filter)
-        return out
-
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FeatureSpec:
         """Read the JSON form; unknown fields are refused by name, and a field of
@@ -141,7 +130,15 @@ class FeatureSpec:
 
 @lru_cache(maxsize=1024)
 def _json_form(spec: FeatureSpec) -> dict[str, Any]:
-    return spec._json_form()
+    out = asdict(spec)
+    out["ngram_range"] = list(spec.ngram_range)
+    out["stopwords"] = list(spec.stopwords)
+    for name in ("char_ngram_range", "text_char_ngram_range"):
+        if out[name] is not None:
+            out[name] = list(out[name])
+    if not isinstance(spec.pos_filter, str):
+        out["pos_filter"] = list(spec.pos_filter)
+    return out
 
 
 @lru_cache(maxsize=1024)

@@ -99,7 +99,9 @@ def doc_features(
     terms = ngram_terms(unigrams(select_tokens(tokens, spec, tagset)), spec.ngram_range)
     if spec.char_ngram_range is not None or spec.text_char_ngram_range is not None:
         if text is None:
-            raise ValueError("character n-grams (spec.char_ngram_range) need the doc's text")
+            raise ValueError(
+                "character n-grams (char_ngram_range, text_char_ngram_range) need the doc's text"
+            )
         words = clean_text(text).split()  # once for both kinds
         if spec.char_ngram_range is not None:
             terms.extend(_word_ngrams(words, spec.char_ngram_range))

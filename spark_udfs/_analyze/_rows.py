@@ -38,6 +38,7 @@ __all__ = [
     "BITS",
     "CHAR_EDGES",
     "EOJEOL_EDGES",
+    "EXAMPLES",
     "FLAGS",
     "FLAG_REASONS",
     "HANGUL_EDGES",
@@ -121,6 +122,8 @@ FLAGS = [
 BITS = "_bits"
 REASON_MASK = sum(1 << FLAGS.index(r) for r in FLAG_REASONS)
 WEIGHT, NORM = "_n", "_norm"
+EXAMPLES = 3
+"""Example rows a finding shows."""
 TEXT_COLUMNS = ("_nvis", "_eojeol", "_hangul", WEIGHT, NORM)
 """Facts of a text, set on the first row (smallest id) of each distinct text only, null on its
 other rows: the row stands for `_n` rows, and sums over texts weigh it so."""
@@ -248,7 +251,7 @@ def normalized_duplicates(marked: DataFrame) -> tuple[int, list[Any]]:
     row = ranked.agg(
         F.sum(WEIGHT).alias("rows"),
         F.sum(F.when(~F.col("_later"), 1)).alias("norms"),
-        F.min_by(ID, F.when(F.col("_later"), F.col(ID)), 3).alias("near"),
+        F.min_by(ID, F.when(F.col("_later"), F.col(ID)), EXAMPLES).alias("near"),
     ).first()
     count = 0 if row is None or row["rows"] is None else int(row["rows"]) - int(row["norms"])
     near = list(row["near"] or []) if row is not None else []

@@ -24,6 +24,7 @@ from spark_udfs._analyze._drift import drift_row
 from spark_udfs._analyze._labels import GROUP, group_stats, label_stats
 from spark_udfs._analyze._morph import analyze_sample, draw_sample, term_stats
 from spark_udfs._analyze._rows import (
+    EXAMPLES,
     FLAG_REASONS,
     flag,
     flagged,
@@ -37,7 +38,6 @@ from spark_udfs._job import InputConfig
 
 __all__ = ["analyze"]
 
-EXAMPLES = 3
 FINDING_FLAGS = {
     "null_texts": "null",
     "empty_texts": "empty",
@@ -153,9 +153,7 @@ def analyze(
             labels = sorted(int(k) for k in lab["counts"] if k != "null")
             target = max(labels) if labels else 1
             step("examples")
-            ex = _examples(marked, raw, a.pop("near_duplicate_ids"))
-            if c is not None:
-                c.pop("near_duplicate_ids")
+            ex = _examples(marked, raw, a["near_duplicate_ids"])
             sections = [
                 S.section_table(a, c, ex),
                 S.section_text(a, c, ex),
